@@ -1,0 +1,1 @@
+"""jobmon exporter: serves job status and counters read from the jobmon database."""

@@ -1,0 +1,180 @@
+"""The one writer of run status: SPEC §1's transitions applied by conditional updates.
+
+Every status change goes through :func:`transition`, which checks :data:`TRANSITIONS`, updates
+the run only if it is still in the status just read (and, for a runner, only while it still
+holds the claim), and writes the transition row, a journal line and the job's totals in the same
+transaction. Losing a race or asking for an illegal move changes nothing and raises.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from runner import totals
+from runner.models import Job, JournalEntry, Run, Transition
+from runner.states import ACTIVE, FINAL, Cause, Level, Status, is_legal
+
+
+class TransitionError(Exception):
+    """A transition that was refused; nothing was changed."""
+
+    def __init__(self, run_id: int, current: Status, target: Status, detail: str = "") -> None:
+        self.run_id, self.current, self.target = run_id, current, target
+        message = f"run {run_id} is {current.value} ({current.label}): cannot move to {target}"
+        super().__init__(f"{message}{': ' + detail if detail else ''}")
+
+
+class LostClaim(Exception):
+    """The runner no longer holds the run (reaped, or claimed by another runner)."""
+
+
+@dataclass(frozen=True)
+class Fence:
+    """A runner's claim on a run: only writes with the current attempt number go through."""
+
+    run_id: int
+    runner_id: str
+    attempt: int
+
+
+def transition(
+    session: Session,
+    run_id: int,
+    target: Status,
+    *,
+    cause: Cause,
+    now: datetime,
+    reason: str | None = None,
+    fence: Fence | None = None,
+    claim_by: str | None = None,
+) -> Run:
+    """Move a run to ``target`` or raise :class:`TransitionError`; returns the updated run.
+
+    ``fence`` makes the move conditional on the runner's claim; ``claim_by`` takes a new
+    claim (a runner starting the run), bumping the attempt number.
+    """
+    run = _load(session, run_id)
+    current = Status(run.status)
+    if not is_legal(current, target):
+        raise TransitionError(run_id, current, target)
+    where = [Run.id == run_id, Run.status == current.value, Run.attempt == run.attempt]
+    if fence is not None:
+        where += [Run.attempt == fence.attempt, Run.claimed_by == fence.runner_id]
+    values = _run_values(run, target, now, claim_by)
+    if session.execute(update(Run).where(*where).values(values)).rowcount != 1:
+        _raise_lost(session, run_id, target, fence)
+    _record(session, run, current, target, cause, reason, now)
+    session.refresh(run)
+    return run
+
+
+def _load(session: Session, run_id: int) -> Run:
+    run = session.get(Run, run_id, populate_existing=True)
+    if run is None:
+        raise LookupError(f"run {run_id} does not exist")
+    return run
+
+
+def _run_values(run: Run, target: Status, now: datetime, claim_by: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = {"status": target.value}
+    if target is Status.RUNNING:
+        values["heartbeat_at"] = now
+        if run.started_at is None:
+            values["started_at"] = now
+    if claim_by is not None:
+        values.update(claimed_by=claim_by, attempt=run.attempt + 1)
+    elif target not in ACTIVE:
+        values["claimed_by"] = None
+    if target in FINAL:
+        values["ended_at"] = now
+    return values
+
+
+def _raise_lost(session: Session, run_id: int, target: Status, fence: Fence | None) -> None:
+    run = _load(session, run_id)
+    if fence is not None and (run.attempt != fence.attempt or run.claimed_by != fence.runner_id):
+        raise LostClaim(f"run {run_id} is no longer held by runner {fence.runner_id}")
+    raise TransitionError(run_id, Status(run.status), target, "it changed concurrently")
+
+
+def _record(
+    session: Session,
+    run: Run,
+    current: Status,
+    target: Status,
+    cause: Cause,
+    reason: str | None,
+    now: datetime,
+) -> None:
+    session.add(Transition(run_id=run.id, at=now, from_status=current.value,
+                           to_status=target.value, cause=cause.value, reason=reason))  # fmt: skip
+    text = f"Status changed from {current.label} to {target.label} by {cause.value}"
+    session.add(JournalEntry(run_id=run.id, at=now, level=Level.INFO.value,
+                             message=f"{text}: {reason}" if reason else text))  # fmt: skip
+    start = run.started_at or now
+    duration = max(0.0, (now - start).total_seconds()) if target in FINAL else None
+    times: dict[str, datetime] = {}
+    if current is Status.EDITING and target is Status.RUNNING:
+        times["last_start_at"] = now
+    if target is Status.FINISHED:
+        times["last_success_at"] = now
+    elif target is Status.FINISHED_WITH_ERRORS:
+        times["last_failure_at"] = now
+    totals.bump(session, run.job_id, totals.transition_counts(target, duration), times)
+    session.execute(
+        update(Job)
+        .where(Job.id == run.job_id, Job.latest_run_id == run.id)
+        .values(status=target.value)
+    )
+    session.flush()
+
+
+def create_run(
+    session: Session,
+    job: Job,
+    *,
+    cause: Cause,
+    now: datetime,
+    fire_key: str | None = None,
+    reason: str | None = None,
+) -> Run | None:
+    """Create a run in ``editing``; None if this (job, fire time) already has one."""
+    try:
+        with session.begin_nested():
+            result = session.execute(
+                insert(Run).values(job_id=job.id, fire_key=fire_key, status=Status.EDITING.value,
+                                   attempt=0, created_at=now, records=0, rejects=0)  # fmt: skip
+            )
+    except IntegrityError:
+        return None
+    run_id = int(result.inserted_primary_key[0])
+    session.execute(update(Job).where(Job.id == job.id)
+                    .values(latest_run_id=run_id, status=Status.EDITING.value))  # fmt: skip
+    session.add(Transition(run_id=run_id, at=now, from_status=None,
+                           to_status=Status.EDITING.value, cause=cause.value, reason=reason))  # fmt: skip
+    text = f"Run created by {cause.value}" + (f": {reason}" if reason else "")
+    session.add(JournalEntry(run_id=run_id, at=now, level=Level.INFO.value, message=text))
+    counts = totals.transition_counts(Status.EDITING, None)
+    counts["runs_total"] = 1
+    totals.bump(session, job.id, counts)
+    session.flush()
+    return _load(session, run_id)
+
+
+def latest_run(session: Session, job: Job) -> Run | None:
+    """The job's latest run, or None if it never ran."""
+    if job.latest_run_id is None:
+        return None
+    return session.get(Run, job.latest_run_id, populate_existing=True)
+
+
+def runs_in(session: Session, statuses: frozenset[Status]) -> list[Run]:
+    """Runs currently in any of ``statuses``, oldest first."""
+    query = select(Run).where(Run.status.in_([s.value for s in statuses])).order_by(Run.id)
+    return list(session.scalars(query))
