@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from sqlalchemy.engine import make_url
 
-from runner import schedule as schedules
+from runner.config_base import JobBase, Strict
 
 DEFAULT_DATABASE_URL = "sqlite:///jobmon.db"
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -27,12 +27,6 @@ class ConfigError(Exception):
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source, self.problems = source, problems
         super().__init__("\n".join(f"{source}: {p}" for p in problems))
-
-
-class Strict(BaseModel):
-    """Unknown keys are errors; the models are immutable once loaded."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DatabaseConfig(Strict):
@@ -77,26 +71,6 @@ class RunnerConfig(Strict):
     shutdown_grace_seconds: float = Field(default=30, ge=0)
     retention: RetentionConfig = RetentionConfig()
     data_dirs: list[str] = Field(default_factory=lambda: ["data"])
-
-
-class JobBase(Strict):
-    """What every job kind has: name, schedule and limits."""
-
-    name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.\-]+$")
-    description: str = ""
-    schedule: str | None = None
-    max_rejects: int | None = Field(default=None, ge=0)
-    max_duration_seconds: float | None = Field(default=None, gt=0)
-
-    @field_validator("schedule")
-    @classmethod
-    def _check_schedule(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                schedules.parse(value)
-            except schedules.ScheduleError as exc:
-                raise ValueError(str(exc)) from None
-        return value
 
 
 class PythonJob(JobBase):
@@ -209,8 +183,9 @@ def _cross_checks(config: Config) -> list[str]:
     seen: dict[str, int] = {}
     for i, job in enumerate(config.jobs):
         if job.name in seen:
-            problems.append(f'jobs[{i}].name: duplicate job name "{job.name}" '
-                            f"(also jobs[{seen[job.name]}])")  # fmt: skip
+            problems.append(
+                f'jobs[{i}].name: duplicate job name "{job.name}" (also jobs[{seen[job.name]}])'
+            )
         seen.setdefault(job.name, i)
     if config.runner.stale_after_seconds <= config.runner.heartbeat_seconds:
         problems.append("runner.stale_after_seconds: must be greater than heartbeat_seconds")

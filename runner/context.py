@@ -23,7 +23,7 @@ from runner.models import Run
 from runner.states import Cause, Level, RejectReason, Status
 
 
-class Interrupted(Exception):  # noqa: N818 - a control-flow signal, not an error
+class Interrupted(Exception):
     """Raised by ``checkpoint()`` when the run must stop there; the run's status says why."""
 
     def __init__(self, status: Status) -> None:
@@ -109,8 +109,15 @@ class JobContext:
     ) -> None:
         """Write progress and rejects under the runner's claim."""
         now = self.clock()
-        events.save_progress(session, self.fence, self.job_id, now, records=records,
-                             state=state, save_state=save_state)  # fmt: skip
+        events.save_progress(
+            session,
+            self.fence,
+            self.job_id,
+            now,
+            records=records,
+            state=state,
+            save_state=save_state,
+        )
         events.add_rejects(session, self.run_id, self.job_id, rejects)
 
     def finish_pending(self, session: Session) -> None:
@@ -126,15 +133,36 @@ class JobContext:
         status = Status(run.status)
         now = self.clock()
         if status is Status.PAUSING:
-            lifecycle.transition(session, self.run_id, Status.PAUSED, cause=Cause.RUNNER,
-                                 now=now, fence=self.fence, reason="stopped at a checkpoint")  # fmt: skip
+            lifecycle.transition(
+                session,
+                self.run_id,
+                Status.PAUSED,
+                cause=Cause.RUNNER,
+                now=now,
+                fence=self.fence,
+                reason="stopped at a checkpoint",
+            )
             return Status.PAUSED
         if status is Status.CANCELING:
-            lifecycle.transition(session, self.run_id, Status.CANCELED, cause=Cause.RUNNER,
-                                 now=now, fence=self.fence, reason="stopped at a checkpoint")  # fmt: skip
+            lifecycle.transition(
+                session,
+                self.run_id,
+                Status.CANCELED,
+                cause=Cause.RUNNER,
+                now=now,
+                fence=self.fence,
+                reason="stopped at a checkpoint",
+            )
             return Status.CANCELED
         if self._stopping.is_set():
-            lifecycle.transition(session, self.run_id, Status.SERVER_STOPPED, cause=Cause.RUNNER,
-                                 now=now, fence=self.fence, reason="runner shutting down")  # fmt: skip
+            lifecycle.transition(
+                session,
+                self.run_id,
+                Status.SERVER_STOPPED,
+                cause=Cause.RUNNER,
+                now=now,
+                fence=self.fence,
+                reason="runner shutting down",
+            )
             return Status.SERVER_STOPPED
         return None

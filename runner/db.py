@@ -18,8 +18,12 @@ _WRITE = "jobmon_write"
 def normalize_url(url: str) -> URL:
     """Pick jobmon's drivers for bare ``postgresql://`` and ``mysql://`` URLs."""
     parsed = make_url(url)
-    driver = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg",
-              "mysql": "mysql+pymysql", "mariadb": "mariadb+pymysql"}  # fmt: skip
+    driver = {
+        "postgresql": "postgresql+psycopg",
+        "postgres": "postgresql+psycopg",
+        "mysql": "mysql+pymysql",
+        "mariadb": "mariadb+pymysql",
+    }
     if parsed.drivername in driver:
         parsed = parsed.set(drivername=driver[parsed.drivername])
     return parsed
@@ -80,8 +84,10 @@ def _create_engine(url: URL, connect_timeout: float, pool_size: int) -> Engine:
     backend = url.get_backend_name()
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if backend == "sqlite":
-        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
-                                  "check_same_thread": False}  # fmt: skip
+        kwargs["connect_args"] = {
+            "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+            "check_same_thread": False,
+        }
         engine = create_engine(url, **kwargs)
         _setup_sqlite(engine)
         return engine

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import CursorResult, insert, update
 from sqlalchemy.orm import Session
 
 from runner import totals
@@ -40,19 +40,32 @@ def journal(
     session: Session, run_id: int, job_id: int, level: Level, message: str, now: datetime
 ) -> None:
     """Append a message to the run's journal."""
-    session.add(JournalEntry(run_id=run_id, at=now, level=level.value,
-                             message=message[:MAX_MESSAGE]))  # fmt: skip
+    session.add(
+        JournalEntry(run_id=run_id, at=now, level=level.value, message=message[:MAX_MESSAGE])
+    )
     totals.bump(session, job_id, {journal_column(level): 1})
 
 
-def add_rejects(session: Session, run_id: int, job_id: int, rejects: Sequence[RejectRecord]) -> None:
+def add_rejects(
+    session: Session, run_id: int, job_id: int, rejects: Sequence[RejectRecord]
+) -> None:
     """Store rejected records and count them per reason."""
     if not rejects:
         return
-    session.execute(insert(Reject), [
-        {"run_id": run_id, "line": r.line, "record": r.record, "field": r.field,
-         "reason": r.reason.value, "message": r.message[:MAX_MESSAGE]} for r in rejects
-    ])  # fmt: skip
+    session.execute(
+        insert(Reject),
+        [
+            {
+                "run_id": run_id,
+                "line": r.line,
+                "record": r.record,
+                "field": r.field,
+                "reason": r.reason.value,
+                "message": r.message[:MAX_MESSAGE],
+            }
+            for r in rejects
+        ],
+    )
     per_reason = Counter(rejects_column(r.reason) for r in rejects)
     totals.bump(session, job_id, dict(per_reason))
     session.execute(update(Run).where(Run.id == run_id).values(rejects=Run.rejects + len(rejects)))
@@ -77,7 +90,9 @@ def save_progress(
     fenced = update(Run).where(
         Run.id == fence.run_id, Run.attempt == fence.attempt, Run.claimed_by == fence.runner_id
     )
-    if session.execute(fenced.values(values)).rowcount != 1:
+    result = session.execute(fenced.values(values))
+    assert isinstance(result, CursorResult)
+    if result.rowcount != 1:
         raise LostClaim(f"run {fence.run_id} is no longer held by runner {fence.runner_id}")
     totals.bump(session, job_id, {"records_total": records})
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from runner import totals
 from runner.models import Job, JournalEntry, Run, Transition
@@ -67,11 +68,19 @@ def transition(
     if fence is not None:
         where += [Run.attempt == fence.attempt, Run.claimed_by == fence.runner_id]
     values = _run_values(run, target, now, claim_by)
-    if session.execute(update(Run).where(*where).values(values)).rowcount != 1:
+    result = _execute(session, update(Run).where(*where).values(values))
+    if result.rowcount != 1:
         _raise_lost(session, run_id, target, fence)
     _record(session, run, current, target, cause, reason, now)
     session.refresh(run)
     return run
+
+
+def _execute(session: Session, statement: Executable) -> CursorResult[Any]:
+    """Execute a DML statement; its result is a cursor result (rowcount, inserted key)."""
+    result = session.execute(statement)
+    assert isinstance(result, CursorResult)
+    return result
 
 
 def _load(session: Session, run_id: int) -> Run:
@@ -112,11 +121,25 @@ def _record(
     reason: str | None,
     now: datetime,
 ) -> None:
-    session.add(Transition(run_id=run.id, at=now, from_status=current.value,
-                           to_status=target.value, cause=cause.value, reason=reason))  # fmt: skip
+    session.add(
+        Transition(
+            run_id=run.id,
+            at=now,
+            from_status=current.value,
+            to_status=target.value,
+            cause=cause.value,
+            reason=reason,
+        )
+    )
     text = f"Status changed from {current.label} to {target.label} by {cause.value}"
-    session.add(JournalEntry(run_id=run.id, at=now, level=Level.INFO.value,
-                             message=f"{text}: {reason}" if reason else text))  # fmt: skip
+    session.add(
+        JournalEntry(
+            run_id=run.id,
+            at=now,
+            level=Level.INFO.value,
+            message=f"{text}: {reason}" if reason else text,
+        )
+    )
     start = run.started_at or now
     duration = max(0.0, (now - start).total_seconds()) if target in FINAL else None
     times: dict[str, datetime] = {}
@@ -147,17 +170,38 @@ def create_run(
     """Create a run in ``editing``; None if this (job, fire time) already has one."""
     try:
         with session.begin_nested():
-            result = session.execute(
-                insert(Run).values(job_id=job.id, fire_key=fire_key, status=Status.EDITING.value,
-                                   attempt=0, created_at=now, records=0, rejects=0)  # fmt: skip
+            created = _execute(
+                session,
+                insert(Run).values(
+                    job_id=job.id,
+                    fire_key=fire_key,
+                    status=Status.EDITING.value,
+                    attempt=0,
+                    created_at=now,
+                    records=0,
+                    rejects=0,
+                ),
             )
     except IntegrityError:
         return None
-    run_id = int(result.inserted_primary_key[0])
-    session.execute(update(Job).where(Job.id == job.id)
-                    .values(latest_run_id=run_id, status=Status.EDITING.value))  # fmt: skip
-    session.add(Transition(run_id=run_id, at=now, from_status=None,
-                           to_status=Status.EDITING.value, cause=cause.value, reason=reason))  # fmt: skip
+    key = created.inserted_primary_key
+    assert key is not None
+    run_id = int(key[0])
+    session.execute(
+        update(Job)
+        .where(Job.id == job.id)
+        .values(latest_run_id=run_id, status=Status.EDITING.value)
+    )
+    session.add(
+        Transition(
+            run_id=run_id,
+            at=now,
+            from_status=None,
+            to_status=Status.EDITING.value,
+            cause=cause.value,
+            reason=reason,
+        )
+    )
     text = f"Run created by {cause.value}" + (f": {reason}" if reason else "")
     session.add(JournalEntry(run_id=run_id, at=now, level=Level.INFO.value, message=text))
     counts = totals.transition_counts(Status.EDITING, None)

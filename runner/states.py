@@ -121,5 +121,16 @@ class RejectReason(StrEnum):
 # Upper bounds (seconds) of the run duration histogram. Runs last from seconds (small exports)
 # to hours (large imports): roughly x3 steps from 1 s to 1 day keep the series count at 13.
 DURATION_BUCKETS: tuple[float, ...] = (
-    1, 5, 15, 30, 60, 180, 600, 1800, 3600, 10800, 28800, 86400,
-)  # fmt: skip
+    1,
+    5,
+    15,
+    30,
+    60,
+    180,
+    600,
+    1800,
+    3600,
+    10800,
+    28800,
+    86400,
+)

@@ -18,7 +18,9 @@ from runner.migrate import upgrade
 from runner.models import Base
 
 PG_ADMIN_URL = os.environ.get("JOBMON_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-MARIADB_ADMIN_URL = os.environ.get("JOBMON_TEST_MARIADB", "mariadb+pymysql://root@127.0.0.1:3306/test")
+MARIADB_ADMIN_URL = os.environ.get(
+    "JOBMON_TEST_MARIADB", "mariadb+pymysql://root@127.0.0.1:3306/test"
+)
 BACKENDS = ("sqlite", "postgresql", "mariadb")
 
 

@@ -17,10 +17,29 @@ branch_labels = None
 depends_on = None
 
 # Frozen copies of the enums at the time of this revision: later revisions add columns.
-STATUSES = ["editing", "running", "pausing", "paused", "canceling", "canceled", "finished",
-            "finished_with_errors", "server_stopped"]  # fmt: skip
-REASONS = ["parse", "encoding", "type", "required", "length", "choice", "pattern",
-           "constraint", "database", "other"]  # fmt: skip
+STATUSES = [
+    "editing",
+    "running",
+    "pausing",
+    "paused",
+    "canceling",
+    "canceled",
+    "finished",
+    "finished_with_errors",
+    "server_stopped",
+]
+REASONS = [
+    "parse",
+    "encoding",
+    "type",
+    "required",
+    "length",
+    "choice",
+    "pattern",
+    "constraint",
+    "database",
+    "other",
+]
 LEVELS = ["debug", "info", "warning", "error"]
 BUCKETS = ["1", "5", "15", "30", "60", "180", "600", "1800", "3600", "10800", "28800", "86400"]
 
@@ -60,8 +79,9 @@ def upgrade() -> None:
         sa.Column("records", sa.BigInteger(), nullable=False),
         sa.Column("rejects", sa.BigInteger(), nullable=False),
         sa.Column("checkpoint", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], name="fk_runs_job_id_jobs",
-                                ondelete="CASCADE"),  # fmt: skip
+        sa.ForeignKeyConstraint(
+            ["job_id"], ["jobs.id"], name="fk_runs_job_id_jobs", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_runs"),
         sa.UniqueConstraint("job_id", "fire_key", name="uq_runs_job_id_fire_key"),
     )
@@ -76,8 +96,9 @@ def upgrade() -> None:
         sa.Column("to_status", sa.String(24), nullable=False),
         sa.Column("cause", sa.String(16), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name="fk_transitions_run_id_runs",
-                                ondelete="CASCADE"),  # fmt: skip
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["runs.id"], name="fk_transitions_run_id_runs", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_transitions"),
     )
     op.create_index("ix_transitions_run_id", "transitions", ["run_id"])
@@ -88,8 +109,9 @@ def upgrade() -> None:
         sa.Column("at", UTCDateTime(), nullable=False),
         sa.Column("level", sa.String(8), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name="fk_journal_run_id_runs",
-                                ondelete="CASCADE"),  # fmt: skip
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["runs.id"], name="fk_journal_run_id_runs", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_journal"),
     )
     op.create_index("ix_journal_run_id_id", "journal", ["run_id", "id"])
@@ -102,8 +124,9 @@ def upgrade() -> None:
         sa.Column("field", sa.String(200), nullable=True),
         sa.Column("reason", sa.String(16), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name="fk_rejects_run_id_runs",
-                                ondelete="CASCADE"),  # fmt: skip
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["runs.id"], name="fk_rejects_run_id_runs", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_rejects"),
     )
     op.create_index("ix_rejects_run_id_line", "rejects", ["run_id", "line"])
@@ -121,8 +144,9 @@ def upgrade() -> None:
         sa.Column("last_start_at", UTCDateTime(), nullable=True),
         sa.Column("last_success_at", UTCDateTime(), nullable=True),
         sa.Column("last_failure_at", UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], name="fk_job_totals_job_id_jobs",
-                                ondelete="CASCADE"),  # fmt: skip
+        sa.ForeignKeyConstraint(
+            ["job_id"], ["jobs.id"], name="fk_job_totals_job_id_jobs", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("job_id", name="pk_job_totals"),
     )
 
