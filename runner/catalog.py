@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -55,3 +56,10 @@ def _sync(session: Session, jobs: Sequence[JobBase]) -> dict[str, int]:
 def job_by_name(session: Session, name: str) -> Job | None:
     """The job row called ``name``, if any."""
     return session.scalars(select(Job).where(Job.name == name)).first()
+
+
+def set_next_runs(db: Database, next_runs: Mapping[str, datetime | None]) -> None:
+    """Store each scheduled job's next fire time (``jobmon_job_next_run_timestamp_seconds``)."""
+    with db.write() as session:
+        for name, at in next_runs.items():
+            session.execute(update(Job).where(Job.name == name).values(next_run_at=at))

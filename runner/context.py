@@ -97,6 +97,11 @@ class JobContext:
         self.state = state
         if stop is not None:
             raise Interrupted(stop)
+        if self.max_rejects is not None and self.rejected > self.max_rejects:
+            raise JobFailed(
+                f"{self.rejected} records rejected, more than max_rejects "
+                f"{self.max_rejects}; what was committed before stays committed"
+            )
 
     def flush(
         self,

@@ -3,7 +3,7 @@ writes), PostgreSQL (psycopg 3) and MariaDB/MySQL (PyMySQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -38,6 +38,14 @@ def safe_url(url: str | URL) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """``text`` with every non-empty secret replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
 class Database:
     """One engine and the two kinds of transaction jobmon uses: write and read."""
 
@@ -50,6 +58,10 @@ class Database:
     def safe_url(self) -> str:
         """The URL with its password masked."""
         return safe_url(self.url)
+
+    def redact(self, text: str) -> str:
+        """``text`` with this database's password masked (driver errors may echo the DSN)."""
+        return redact(text, [self.url.password])
 
     @property
     def is_sqlite(self) -> bool:
@@ -66,14 +78,13 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session in one read transaction, rolled back on exit."""
+        """A session in one read transaction; loaded objects stay usable after it."""
         with (
             self.engine.connect() as conn,
             Session(bind=conn, expire_on_commit=False) as session,
             session.begin(),
         ):
             yield session
-            session.rollback()
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -68,7 +68,7 @@ def transition(
     if fence is not None:
         where += [Run.attempt == fence.attempt, Run.claimed_by == fence.runner_id]
     values = _run_values(run, target, now, claim_by)
-    result = _execute(session, update(Run).where(*where).values(values))
+    result = execute_dml(session, update(Run).where(*where).values(values))
     if result.rowcount != 1:
         _raise_lost(session, run_id, target, fence)
     _record(session, run, current, target, cause, reason, now)
@@ -76,7 +76,7 @@ def transition(
     return run
 
 
-def _execute(session: Session, statement: Executable) -> CursorResult[Any]:
+def execute_dml(session: Session, statement: Executable) -> CursorResult[Any]:
     """Execute a DML statement; its result is a cursor result (rowcount, inserted key)."""
     result = session.execute(statement)
     assert isinstance(result, CursorResult)
@@ -170,7 +170,7 @@ def create_run(
     """Create a run in ``editing``; None if this (job, fire time) already has one."""
     try:
         with session.begin_nested():
-            created = _execute(
+            created = execute_dml(
                 session,
                 insert(Run).values(
                     job_id=job.id,
@@ -222,3 +222,36 @@ def runs_in(session: Session, statuses: frozenset[Status]) -> list[Run]:
     """Runs currently in any of ``statuses``, oldest first."""
     query = select(Run).where(Run.status.in_([s.value for s in statuses])).order_by(Run.id)
     return list(session.scalars(query))
+
+
+def claim(session: Session, run: Run, runner_id: str, now: datetime) -> Fence:
+    """Take a run for ``runner_id``: start an ``editing`` run, or pick up a resumed one.
+
+    A resumed or restarted run is already ``running`` with no runner; claiming it bumps the
+    attempt number, so whoever held it before can no longer write.
+    """
+    if run.status == Status.EDITING.value:
+        started = transition(
+            session,
+            run.id,
+            Status.RUNNING,
+            cause=Cause.RUNNER,
+            now=now,
+            claim_by=runner_id,
+            reason=f"claimed by runner {runner_id}",
+        )
+        return Fence(run.id, runner_id, started.attempt)
+    condition = (
+        Run.id == run.id,
+        Run.status == Status.RUNNING.value,
+        Run.claimed_by.is_(None),
+        Run.attempt == run.attempt,
+    )
+    values = {"claimed_by": runner_id, "attempt": run.attempt + 1, "heartbeat_at": now}
+    if execute_dml(session, update(Run).where(*condition).values(values)).rowcount != 1:
+        current = _load(session, run.id)
+        raise TransitionError(run.id, Status(current.status), Status.RUNNING, "already claimed")
+    message = f"Picked up by runner {runner_id} (attempt {run.attempt + 1})"
+    session.add(JournalEntry(run_id=run.id, at=now, level=Level.INFO.value, message=message))
+    totals.bump(session, run.job_id, {"journal_info": 1})
+    return Fence(run.id, runner_id, run.attempt + 1)
