@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from runner import events, lifecycle
 from runner.clock import Clock
+from runner.config import Config
 from runner.db import Database
 from runner.events import RejectRecord
 from runner.lifecycle import Fence
@@ -49,6 +50,7 @@ class JobContext:
         stopping: threading.Event | None = None,
         max_rejects: int | None = None,
         data_dirs: tuple[str, ...] = (),
+        config: Config | None = None,
     ) -> None:
         self.db, self.fence, self.clock = db, fence, clock
         self.run_id, self.job_id = run.id, run.job_id
@@ -58,6 +60,8 @@ class JobContext:
         self.rejected = run.rejects
         self.max_rejects = max_rejects
         self.data_dirs = data_dirs
+        # The whole config, for job kinds that refer to named databases and queries.
+        self.config = config
         self._stopping = stopping or threading.Event()
         self._records = 0
         self._rejects: list[RejectRecord] = []
@@ -83,15 +87,16 @@ class JobContext:
     def checkpoint(self, state: Any, write: Callable[[Session], None] | None = None) -> None:
         """Save ``state`` (JSON) with buffered progress and rejects in one transaction.
 
-        ``write`` runs first in that same transaction (an import's chunk of rows). Raises
-        :class:`Interrupted` if the run was paused or canceled, or the runner is stopping.
+        ``write`` runs first in that same transaction (an import's chunk of rows); progress
+        and rejects it reports are committed with it. Raises :class:`Interrupted` if the run
+        was paused or canceled, or the runner is stopping.
         """
-        with self._lock:
-            records, rejects = self._records, self._rejects
-            self._records, self._rejects = 0, []
         with self.db.write() as session:
             if write is not None:
                 write(session)
+            with self._lock:
+                records, rejects = self._records, self._rejects
+                self._records, self._rejects = 0, []
             self.flush(session, records, rejects, state=state, save_state=True)
             stop = self._stop_status(session)
         self.state = state

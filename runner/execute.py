@@ -8,6 +8,7 @@ from typing import Any
 
 from runner import events, lifecycle
 from runner.clock import Clock
+from runner.config import Config
 from runner.context import Interrupted, JobContext, JobFailed
 from runner.db import Database
 from runner.jobs.registry import executor_for
@@ -26,6 +27,7 @@ def execute(
     *,
     stopping: threading.Event | None = None,
     data_dirs: tuple[str, ...] = (),
+    config: Config | None = None,
 ) -> Status:
     """Run ``job`` for the claimed run behind ``fence``; returns the run's status after it."""
     with db.read() as session:
@@ -40,6 +42,7 @@ def execute(
         stopping=stopping,
         max_rejects=job.max_rejects,
         data_dirs=data_dirs,
+        config=config,
     )
     if ctx.resumed:
         ctx.journal(Level.INFO, "Resuming from the last checkpoint")

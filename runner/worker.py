@@ -137,6 +137,7 @@ class Runner:
                 self.clock,
                 stopping=self.stopping,
                 data_dirs=self._data_dirs(),
+                config=self.config,
             )
             log.info("%s: run %d is %s", job_name, fence.run_id, status.value)
         except Exception:
@@ -238,4 +239,4 @@ def run_once(config: Config, db: Database, job_name: str, *, clock: Clock = utcn
     runner_id = config.runner.id or default_runner_id()
     fence = claims.claim_run(db, run.id, runner_id, clock())
     data_dirs = tuple(str(Path(d).resolve()) for d in config.runner.data_dirs)
-    return execute(db, config.job(job_name), fence, clock, data_dirs=data_dirs)
+    return execute(db, config.job(job_name), fence, clock, data_dirs=data_dirs, config=config)
