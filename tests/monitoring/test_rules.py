@@ -1,0 +1,148 @@
+"""The alert rules: valid for promtool, unit-tested, annotated, and documented in the runbook."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.monitoring.assets import (
+    DASHBOARDS,
+    ROOT,
+    RULE_TESTS,
+    RULES,
+    RUNBOOK,
+    SERIES_NAMES,
+    alert_rules,
+    load_yaml,
+    metric_names,
+    run,
+)
+
+ALERTS = [rule["alert"] for rule in alert_rules()]
+REQUIRED = (
+    "JobmonJobFailed",
+    "JobmonJobServerStopped",
+    "JobmonJobStuck",
+    "JobmonJobRunningTooLong",
+    "JobmonJobHeartbeatStale",
+    "JobmonJobOverdue",
+    "JobmonJobRejectsNearLimit",
+    "JobmonExporterDown",
+    "JobmonDatabaseDown",
+)
+# Alerts about the exporter itself carry no job_name.
+EXPORTER_ALERTS = ("JobmonExporterDown", "JobmonDatabaseDown")
+
+
+def _rule(name: str) -> dict[str, Any]:
+    return next(rule for rule in alert_rules() if rule["alert"] == name)
+
+
+def _evaluations() -> dict[str, list[tuple[str, str, bool]]]:
+    """alertname -> (test name, eval_time, fires) for every alert_rule_test case."""
+    seen: dict[str, list[tuple[str, str, bool]]] = defaultdict(list)
+    for path in RULE_TESTS:
+        for case in load_yaml(path)["tests"]:
+            for check in case.get("alert_rule_test", []):
+                fires = bool(check.get("exp_alerts"))
+                seen[check["alertname"]].append((case["name"], check["eval_time"], fires))
+    return seen
+
+
+def _github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def _runbook_sections() -> dict[str, str]:
+    """Anchor -> text of every ``##`` section of the runbook."""
+    parts = re.split(r"^## (.+)$", RUNBOOK.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    return {_github_anchor(parts[i]): parts[i + 1] for i in range(1, len(parts), 2)}
+
+
+def test_rules_pass_promtool_check() -> None:
+    result = run("promtool", "check", "rules", str(RULES))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(ALERTS)} rules found" in result.stdout
+
+
+def test_rules_pass_promtool_unit_tests() -> None:
+    assert RULE_TESTS, "no promtool test files in alerts/tests/"
+    result = run("promtool", "test", "rules", *map(str, RULE_TESTS))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("SUCCESS") == len(RULE_TESTS), result.stdout
+
+
+def test_rules_define_every_required_alert_in_one_jobmon_group() -> None:
+    groups = load_yaml(RULES)["groups"]
+    assert [group["name"] for group in groups] == ["jobmon"]
+    assert set(REQUIRED) <= set(ALERTS)
+    assert len(ALERTS) == len(set(ALERTS))
+
+
+def test_rules_tests_load_the_rules_file() -> None:
+    for path in RULE_TESTS:
+        files = [(path.parent / name).resolve() for name in load_yaml(path)["rule_files"]]
+        assert files == [RULES], path
+
+
+@pytest.mark.parametrize("alert", ALERTS)
+def test_rules_alert_fires_in_one_test_case_and_stays_silent_in_another(alert: str) -> None:
+    outcomes = {fires for _, _, fires in _evaluations()[alert]}
+    assert outcomes == {True, False}, f"{alert}: needs a firing and a silent case"
+
+
+def test_rules_failed_alert_clears_when_the_next_run_finishes() -> None:
+    cases = [case for path in RULE_TESTS for case in load_yaml(path)["tests"]]
+    case = next(c for c in cases if c["name"].endswith("clears when the next run finishes"))
+    checks = [c for c in case["alert_rule_test"] if c["alertname"] == "JobmonJobFailed"]
+    fires = [bool(c.get("exp_alerts")) for c in checks]
+    assert True in fires, "the case never fires"
+    assert False in fires[fires.index(True) :], "the case never clears after firing"
+
+
+@pytest.mark.parametrize("alert", ALERTS)
+def test_rules_alert_has_severity_and_annotations(alert: str) -> None:
+    rule = _rule(alert)
+    assert rule["labels"]["severity"] in ("critical", "warning")
+    annotations = rule["annotations"]
+    assert {"summary", "description", "runbook_url", "dashboard_url"} <= set(annotations)
+    if alert not in EXPORTER_ALERTS:
+        assert "{{ $labels.job_name }}" in annotations["summary"]
+        assert "{{ $labels.job_name }}" in annotations["description"]
+        assert "status" in annotations["description"]
+
+
+@pytest.mark.parametrize("alert", ALERTS)
+def test_rules_runbook_url_points_at_the_alerts_runbook_section(alert: str) -> None:
+    url = urlsplit(_rule(alert)["annotations"]["runbook_url"])
+    assert (ROOT / url.path).resolve() == RUNBOOK.resolve()
+    assert url.fragment == alert.lower()
+    section = _runbook_sections()[url.fragment]
+    for part in ("**Meaning.**", "**Look.**", "**Fix.**", "**Clears**", "jobmon "):
+        assert part in section, f"runbook section {alert} lacks {part}"
+
+
+@pytest.mark.parametrize("alert", ALERTS)
+def test_rules_dashboard_url_opens_a_jobmon_dashboard(alert: str) -> None:
+    url = urlsplit(_rule(alert)["annotations"]["dashboard_url"])
+    uid = url.path.split("/")[2]
+    assert url.path.startswith("/d/") and uid in DASHBOARDS
+    if alert not in EXPORTER_ALERTS:
+        assert uid == "jobmon-job"
+        assert url.query == "var-job={{ $labels.job_name }}"
+
+
+def test_rules_use_only_spec_metric_names() -> None:
+    for rule in alert_rules():
+        text = rule["expr"] + " ".join(rule["annotations"].values())
+        unknown = metric_names(text) - SERIES_NAMES
+        assert not unknown, f"{rule['alert']}: {unknown}"
+
+
+def test_rules_runbook_has_no_section_without_an_alert() -> None:
+    assert set(_runbook_sections()) == {alert.lower() for alert in ALERTS}
