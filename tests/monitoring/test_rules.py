@@ -120,7 +120,10 @@ def test_rules_alert_has_severity_and_annotations(alert: str) -> None:
 @pytest.mark.parametrize("alert", ALERTS)
 def test_rules_runbook_url_points_at_the_alerts_runbook_section(alert: str) -> None:
     url = urlsplit(_rule(alert)["annotations"]["runbook_url"])
-    assert (ROOT / url.path).resolve() == RUNBOOK.resolve()
+    # Relative to the repository as shipped; README's sed may prefix a repository URL.
+    assert url.path.endswith("alerts/runbook.md")
+    if not url.scheme:
+        assert (ROOT / url.path).resolve() == RUNBOOK.resolve()
     assert url.fragment == alert.lower()
     section = _runbook_sections()[url.fragment]
     for part in ("**Meaning.**", "**Look.**", "**Fix.**", "**Clears**", "jobmon "):
@@ -130,8 +133,10 @@ def test_rules_runbook_url_points_at_the_alerts_runbook_section(alert: str) -> N
 @pytest.mark.parametrize("alert", ALERTS)
 def test_rules_dashboard_url_opens_a_jobmon_dashboard(alert: str) -> None:
     url = urlsplit(_rule(alert)["annotations"]["dashboard_url"])
-    uid = url.path.split("/")[2]
-    assert url.path.startswith("/d/") and uid in DASHBOARDS
+    found = re.search(r"/d/([^/]+)/", url.path)
+    assert url.scheme in ("http", "https") and found is not None
+    uid = found.group(1)
+    assert uid in DASHBOARDS
     if alert not in EXPORTER_ALERTS:
         assert uid == "jobmon-job"
         assert url.query == "var-job={{ $labels.job_name }}"
