@@ -1,0 +1,89 @@
+"""The same exposition built the plain way, with prometheus-client's metric families.
+
+It is the reference the fast renderer is checked against (byte for byte), the baseline of
+the benchmark, and what serves the rare Accept headers asking for a name escaping other
+than the default (``escaping=dots`` or ``values``), which prometheus-client implements.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
+)
+from prometheus_client.metrics_core import Metric as Family
+from prometheus_client.registry import Collector
+
+from exporter.metrics import METRICS, Metric, Scope, Type
+from exporter.render import SelfValues
+from exporter.snapshot import BUCKET_LABELS, VALUES, JobSnapshot
+from runner.states import Status
+
+
+def _family(metric: Metric) -> Family:
+    labels = list(metric.labels)
+    if metric.type is Type.COUNTER:
+        return CounterMetricFamily(metric.name, metric.help, labels=labels)
+    if metric.type is Type.HISTOGRAM:
+        return HistogramMetricFamily(metric.name, metric.help, labels=labels)
+    if metric.type is Type.INFO:
+        return InfoMetricFamily(metric.family, metric.help, labels=[])
+    return GaugeMetricFamily(metric.name, metric.help, labels=labels)
+
+
+def _add_job(family: Family, metric: Metric, job: JobSnapshot) -> None:
+    if isinstance(family, HistogramMetricFamily):
+        buckets = list(zip(BUCKET_LABELS, job.buckets, strict=True))
+        family.add_metric([job.name], buckets, job.duration_sum)
+        return
+    for values, value in VALUES[metric.name](job):
+        labels = [job.name, *values]
+        if isinstance(family, InfoMetricFamily):
+            family.add_metric([], dict(zip(metric.labels, labels, strict=True)))
+        elif isinstance(family, GaugeMetricFamily | CounterMetricFamily):
+            family.add_metric(labels, value)
+
+
+def _add_self(family: Family, metric: Metric, own: SelfValues) -> None:
+    if isinstance(family, InfoMetricFamily):
+        family.add_metric([], {"version": own.version})
+    elif isinstance(family, CounterMetricFamily):
+        family.add_metric([], own.errors)
+    elif isinstance(family, GaugeMetricFamily):
+        up = metric.name == "jobmon_database_up"
+        family.add_metric([], float(own.database_up) if up else own.duration)
+
+
+def families(jobs: Sequence[JobSnapshot], own: SelfValues) -> list[Family]:
+    """Every family of the exposition, from the jobs' snapshots in exposition order."""
+    result: list[Family] = []
+    for metric in METRICS:
+        if metric.scope is not Scope.SELF and not own.database_up:
+            continue
+        family = _family(metric)
+        if metric.scope is Scope.JOB:
+            for job in jobs:
+                _add_job(family, metric, job)
+        elif metric.scope is Scope.AGGREGATE:
+            counts = Counter(job.status for job in jobs)
+            for status in Status:
+                family.add_metric([status.value], counts[status])  # type: ignore[attr-defined]
+        else:
+            _add_self(family, metric, own)
+        result.append(family)
+    return result
+
+
+class FamiliesCollector(Collector):
+    """A prometheus-client collector yielding fixed families (for its encoders)."""
+
+    def __init__(self, items: Sequence[Family]) -> None:
+        self.items = items
+
+    def collect(self) -> Iterator[Family]:
+        yield from self.items

@@ -1,0 +1,100 @@
+"""One scrape: read the database within the scrape's time budget, then render.
+
+The read runs in its own thread and the scrape waits for it at most the budget: whatever
+the database does (down, locked, unreachable host), the scrape answers in time, with
+``jobmon_database_up 0`` and one more ``jobmon_scrape_errors_total``. The read also carries
+server-side statement and connect timeouts (see :mod:`exporter.collector`), so a slow read
+ends soon after the scrape gave up on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from prometheus_client.metrics_core import Metric as Family
+
+from exporter.collector import DatabaseUnavailable, Reader, Row
+from exporter.deflate import Piece
+from exporter.families import families
+from exporter.render import Format, Renderer, SelfValues
+from runner.db import Database
+
+log = logging.getLogger("jobmon.exporter")
+MAX_READS = 4  # reads left running after their scrape gave up, at most
+
+
+@dataclass
+class Exposition:
+    """What a scrape renders: pieces in one of the two formats, or prometheus-client families."""
+
+    own: SelfValues
+    pieces: list[Piece] | None = None
+    families: list[Family] | None = None
+
+
+class Scraper:
+    """Reads and renders scrapes; several may run at once (rendering is serialized)."""
+
+    def __init__(self, db: Database, version: str) -> None:
+        self.db, self.version = db, version
+        self.reader = Reader(db)
+        self.renderer = Renderer()
+        self.errors = 0
+        self._lock = threading.Lock()
+        self._reads = threading.BoundedSemaphore(MAX_READS)
+        self._up: bool | None = None
+
+    def scrape(self, budget: float, fmt: Format | None) -> Exposition:
+        """Read and render; ``fmt`` None gives prometheus-client families instead of pieces."""
+        start = time.monotonic()
+        rows, reason = self._read(budget)
+        with self._lock:
+            if rows is None:
+                self.errors += 1
+            else:
+                self.renderer.update(rows)
+            self._log_state(reason)
+            own = SelfValues(rows is not None, time.monotonic() - start, self.errors, self.version)
+            if fmt is None:
+                return Exposition(own, families=families(self.renderer.snapshots(), own))
+            return Exposition(own, pieces=self.renderer.pieces(fmt, own))
+
+    def close(self) -> None:
+        """Close the database connections."""
+        self.db.dispose()
+
+    def _read(self, budget: float) -> tuple[list[Row] | None, str]:
+        if not self._reads.acquire(blocking=False):
+            return None, "too many database reads still running"
+        result: list[list[Row] | str] = []
+        thread = threading.Thread(
+            target=self._read_into, args=(budget, result), name="jobmon-db-read", daemon=True
+        )
+        thread.start()
+        thread.join(budget)
+        if not result:
+            return None, f"database read did not finish within {budget:.2f} s"
+        outcome = result[0]
+        return (None, outcome) if isinstance(outcome, str) else (outcome, "")
+
+    def _read_into(self, budget: float, result: list[list[Row] | str]) -> None:
+        try:
+            # Server-side timeouts a little shorter than the wait, to report their reason.
+            result.append(self.reader.read(budget * 0.9))
+        except DatabaseUnavailable as exc:
+            result.append(str(exc))
+        finally:
+            self._reads.release()
+
+    def _log_state(self, reason: str) -> None:
+        up = not reason
+        if up and self._up is False:
+            log.info("database %s is readable again", self.db.safe_url)
+        elif not up and self._up is not False:
+            log.warning("cannot read database %s: %s", self.db.safe_url, self.db.redact(reason))
+        elif not up:
+            log.debug("cannot read database %s: %s", self.db.safe_url, self.db.redact(reason))
+        self._up = up
