@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError, field_validator
 from sqlalchemy.engine import make_url
 
 from runner.config_base import JobBase, Strict
+from runner.jobs.specs import ExportJob, ImportJob, NamedDatabase, NamedQuery, reference_problems
 
 DEFAULT_DATABASE_URL = "sqlite:///jobmon.db"
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -81,8 +82,8 @@ class PythonJob(JobBase):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
-JobConfig = Annotated[PythonJob, Field(discriminator="kind")]
-JOB_KINDS = ("python",)
+JobConfig = Annotated[PythonJob | ImportJob | ExportJob, Field(discriminator="kind")]
+JOB_KINDS = ("python", "import", "export")
 
 
 class Config(Strict):
@@ -91,6 +92,9 @@ class Config(Strict):
     database: DatabaseConfig = DatabaseConfig()
     exporter: ExporterConfig = ExporterConfig()
     runner: RunnerConfig = RunnerConfig()
+    # Named connections and read-only queries that import and export jobs refer to.
+    databases: dict[str, NamedDatabase] = Field(default_factory=dict)
+    queries: dict[str, NamedQuery] = Field(default_factory=dict)
     jobs: list[JobConfig] = Field(default_factory=list)
 
     def job(self, name: str) -> JobConfig:
@@ -187,6 +191,7 @@ def _cross_checks(config: Config) -> list[str]:
                 f'jobs[{i}].name: duplicate job name "{job.name}" (also jobs[{seen[job.name]}])'
             )
         seen.setdefault(job.name, i)
+    problems += reference_problems(config.jobs, config.databases, config.queries)
     if config.runner.stale_after_seconds <= config.runner.heartbeat_seconds:
         problems.append("runner.stale_after_seconds: must be greater than heartbeat_seconds")
     return problems

@@ -6,12 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 from runner.context import JobContext
-from runner.jobs import python
+from runner.jobs import exports, imports, python
 
 Executor = Callable[[Any, JobContext], None]
 
 EXECUTORS: dict[str, Executor] = {
     "python": python.execute,
+    "import": imports.execute,
+    "export": exports.execute,
 }
 
 
