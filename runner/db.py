@@ -131,3 +131,22 @@ def _setup_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get(_WRITE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def config_secrets(config: object) -> list[str]:
+    """Every password found in the config's database URLs, to mask wherever text is printed."""
+    urls: list[str] = []
+    database = getattr(config, "database", None)
+    if database is not None:
+        urls.append(database.url)
+    for named in (getattr(config, "databases", None) or {}).values():
+        urls.append(getattr(named, "url", ""))
+    secrets: list[str] = []
+    for url in urls:
+        try:
+            password = make_url(url).password
+        except Exception:
+            continue
+        if password:
+            secrets.append(str(password))
+    return secrets

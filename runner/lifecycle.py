@@ -241,17 +241,18 @@ def claim(session: Session, run: Run, runner_id: str, now: datetime) -> Fence:
             reason=f"claimed by runner {runner_id}",
         )
         return Fence(run.id, runner_id, started.attempt)
+    attempt = run.attempt + 1
     condition = (
         Run.id == run.id,
         Run.status == Status.RUNNING.value,
         Run.claimed_by.is_(None),
         Run.attempt == run.attempt,
     )
-    values = {"claimed_by": runner_id, "attempt": run.attempt + 1, "heartbeat_at": now}
+    values = {"claimed_by": runner_id, "attempt": attempt, "heartbeat_at": now}
     if execute_dml(session, update(Run).where(*condition).values(values)).rowcount != 1:
         current = _load(session, run.id)
         raise TransitionError(run.id, Status(current.status), Status.RUNNING, "already claimed")
-    message = f"Picked up by runner {runner_id} (attempt {run.attempt + 1})"
+    message = f"Picked up by runner {runner_id} (attempt {attempt})"
     session.add(JournalEntry(run_id=run.id, at=now, level=Level.INFO.value, message=message))
     totals.bump(session, run.job_id, {"journal_info": 1})
-    return Fence(run.id, runner_id, run.attempt + 1)
+    return Fence(run.id, runner_id, attempt)

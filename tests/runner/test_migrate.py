@@ -25,3 +25,9 @@ def test_migrations_match_the_models(db: Database) -> None:
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_head_constant_matches_the_migration_scripts() -> None:
+    from runner.migrate import HEAD
+
+    assert head_revision() == HEAD
