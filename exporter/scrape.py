@@ -23,7 +23,7 @@ from exporter.render import Format, Renderer, SelfValues
 from runner.db import Database
 
 log = logging.getLogger("jobmon.exporter")
-MAX_READS = 4  # reads left running after their scrape gave up, at most
+MAX_READS = 4  # database reads at once; more scrapes wait for one to end
 
 
 @dataclass
@@ -67,14 +67,16 @@ class Scraper:
         self.db.dispose()
 
     def _read(self, budget: float) -> tuple[list[Row] | None, str]:
-        if not self._reads.acquire(blocking=False):
-            return None, "too many database reads still running"
+        deadline = time.monotonic() + budget
+        if not self._reads.acquire(timeout=budget):
+            return None, f"{MAX_READS} database reads still running"
         result: list[list[Row] | str] = []
+        remaining = max(0.01, deadline - time.monotonic())
         thread = threading.Thread(
-            target=self._read_into, args=(budget, result), name="jobmon-db-read", daemon=True
+            target=self._read_into, args=(remaining, result), name="jobmon-db-read", daemon=True
         )
         thread.start()
-        thread.join(budget)
+        thread.join(remaining)
         if not result:
             return None, f"database read did not finish within {budget:.2f} s"
         outcome = result[0]

@@ -1,0 +1,195 @@
+"""The fast renderer against prometheus-client's own rendering of the same families."""
+
+from __future__ import annotations
+
+import gzip
+import random
+from datetime import datetime
+from typing import Any
+
+import pytest
+from prometheus_client import exposition
+from prometheus_client.openmetrics import exposition as openmetrics
+
+from exporter.collector import COLUMNS, INDEX, Row
+from exporter.deflate import gzip_pieces, plain_pieces
+from exporter.families import FamiliesCollector, families
+from exporter.metrics import METRICS, Type
+from exporter.render import Format, Renderer, SelfValues
+from tests.exporter.expo import samples
+
+OWN = SelfValues(database_up=True, duration=0.0123456789, errors=3, version="1.2.3")
+ENCODERS = {
+    Format.TEXT: exposition.generate_latest,
+    Format.OPENMETRICS: openmetrics.generate_latest,
+}
+SPEC_NAMES = [
+    "jobmon_job_status",
+    "jobmon_jobs",
+    "jobmon_job_info",
+    "jobmon_job_runs_total",
+    "jobmon_job_transitions_total",
+    "jobmon_job_records_total",
+    "jobmon_job_rejected_records_total",
+    "jobmon_job_reject_limit",
+    "jobmon_job_last_run_rejected_records",
+    "jobmon_job_run_duration_seconds",
+    "jobmon_job_last_start_timestamp_seconds",
+    "jobmon_job_last_success_timestamp_seconds",
+    "jobmon_job_last_failure_timestamp_seconds",
+    "jobmon_job_heartbeat_timestamp_seconds",
+    "jobmon_job_next_run_timestamp_seconds",
+    "jobmon_job_max_duration_seconds",
+    "jobmon_journal_messages_total",
+    "jobmon_database_up",
+    "jobmon_scrape_duration_seconds",
+    "jobmon_scrape_errors_total",
+    "jobmon_build_info",
+]
+
+
+def make_row(rng: random.Random, job_id: int, **values: Any) -> Row:
+    """A scrape row with random but consistent values (cumulative buckets)."""
+    row: dict[str, Any] = dict.fromkeys(COLUMNS, 0)
+    for name in COLUMNS:
+        if name.startswith(("entered_", "rejects_", "journal_", "runs_", "records_")):
+            row[name] = rng.choice([0, 1, 7, 999_999, 1_000_000, 12_345_678_901])
+    bucket = 0
+    for name in COLUMNS:
+        if name.startswith("duration_le_"):
+            bucket += rng.randint(0, 3)
+            row[name] = bucket
+    row.update(
+        id=job_id,
+        name=f"job-{job_id:04d}",
+        kind=rng.choice(["python", "csv_import"]),
+        schedule=rng.choice(["", "*/5 * * * *", '@every "1m"', "back\\slash", "new\nline"]),
+        max_rejects=rng.choice([None, 0, 10]),
+        max_duration_seconds=rng.choice([None, 3600.0, 0.5]),
+        next_run_at=rng.choice([None, "2026-01-15 08:00:00.123456", datetime(2026, 2, 1)]),
+        run_status=rng.choice([None, "running", "finished_with_errors", "paused"]),
+        run_rejects=rng.choice([None, 0, 3]),
+        heartbeat_at=rng.choice([None, datetime(2026, 1, 15, 8, 0, 1, 999999)]),
+        duration_count=bucket + rng.randint(0, 2),
+        duration_sum=rng.choice([0.0, 42.5, 1e-7, 123456789.125]),
+        last_start_at=rng.choice([None, "2026-01-15 07:59:00"]),
+        last_success_at=None,
+        last_failure_at=rng.choice([None, datetime(2025, 12, 31, 23, 59, 59)]),
+    )
+    row.update(values)
+    return tuple(row[c] for c in COLUMNS)
+
+
+def reference(renderer: Renderer, fmt: Format, own: SelfValues = OWN) -> bytes:
+    collector = FamiliesCollector(families(renderer.snapshots(), own))
+    return bytes(ENCODERS[fmt](collector))
+
+
+def rendered(renderer: Renderer, fmt: Format, own: SelfValues = OWN) -> bytes:
+    return plain_pieces(renderer.pieces(fmt, own))
+
+
+def assert_same_as_reference(renderer: Renderer, own: SelfValues = OWN) -> None:
+    for fmt in Format:
+        mine = rendered(renderer, fmt, own)
+        assert mine == reference(renderer, fmt, own)
+        assert gzip.decompress(gzip_pieces(renderer.pieces(fmt, own))) == mine
+        assert samples(mine.decode(), openmetrics=fmt is Format.OPENMETRICS)
+
+
+def test_metrics_table_has_spec_names_in_order() -> None:
+    assert [m.name for m in METRICS] == SPEC_NAMES
+
+
+def test_metrics_table_lists_labels_sorted() -> None:
+    # The renderer writes labels in table order; prometheus-client sorts them by name.
+    for metric in METRICS:
+        assert list(metric.labels) == sorted(metric.labels), metric.name
+
+
+def test_render_matches_prometheus_client_byte_for_byte() -> None:
+    rng = random.Random(7)
+    renderer = Renderer()
+    renderer.update([make_row(rng, i) for i in range(60)])
+    assert_same_as_reference(renderer)
+
+
+def test_render_escapes_label_values_like_prometheus_client() -> None:
+    rng = random.Random(1)
+    odd = ['quote " here', "back\\slash", "two\nlines", "ünïcødé"]
+    renderer = Renderer()
+    renderer.update([make_row(rng, i, kind=text, schedule=text) for i, text in enumerate(odd)])
+    assert_same_as_reference(renderer)
+    info = samples(rendered(renderer, Format.TEXT).decode())
+    kinds = {dict(labels)["kind"] for name, labels in info if name == "jobmon_job_info"}
+    assert kinds == set(odd)
+
+
+def test_render_after_changes_equals_a_fresh_render() -> None:
+    rng = random.Random(3)
+    rows = [make_row(rng, i) for i in range(300)]
+    renderer = Renderer()
+    renderer.update(rows)
+    for step in range(5):
+        for k in rng.sample(range(len(rows)), 4):
+            rows[k] = make_row(
+                rng, rows[k][INDEX["id"]], heartbeat_at=datetime(2026, 3, 1, 0, step)
+            )
+        renderer.update(rows)
+        fresh = Renderer()
+        fresh.update(rows)
+        for fmt in Format:
+            assert rendered(renderer, fmt) == rendered(fresh, fmt)
+    assert_same_as_reference(renderer)
+
+
+def test_render_follows_jobs_added_and_removed() -> None:
+    rng = random.Random(5)
+    rows = [make_row(rng, i) for i in range(50)]
+    renderer = Renderer()
+    renderer.update(rows)
+    rows = [*rows[10:], *(make_row(rng, i) for i in range(100, 120))]
+    renderer.update(rows)
+    names = {s.name for s in renderer.snapshots()}
+    assert names == {r[INDEX["name"]] for r in rows}
+    assert_same_as_reference(renderer)
+
+
+def test_render_without_database_serves_only_self_metrics() -> None:
+    renderer = Renderer()
+    renderer.update([make_row(random.Random(2), 1)])
+    down = SelfValues(database_up=False, duration=0.5, errors=1, version="1.2.3")
+    assert_same_as_reference(renderer, down)
+    names = {name for name, _ in samples(rendered(renderer, Format.TEXT, down).decode())}
+    assert names == {
+        "jobmon_database_up",
+        "jobmon_scrape_duration_seconds",
+        "jobmon_scrape_errors_total",
+        "jobmon_build_info",
+    }
+
+
+def test_render_of_no_jobs_is_valid() -> None:
+    renderer = Renderer()
+    renderer.update([])
+    assert_same_as_reference(renderer)
+
+
+@pytest.mark.parametrize("status", [None, "running", "server_stopped"])
+def test_render_status_stateset_has_exactly_one_one(status: str | None) -> None:
+    renderer = Renderer()
+    renderer.update([make_row(random.Random(4), 1, run_status=status)])
+    out = samples(rendered(renderer, Format.OPENMETRICS).decode(), openmetrics=True)
+    states = {dict(k[1])["status"]: v for k, v in out.items() if k[0] == "jobmon_job_status"}
+    assert len(states) == 9
+    assert [s for s, v in states.items() if v == 1] == [status or "editing"]
+
+
+def test_histogram_buckets_are_cumulative_and_end_with_count() -> None:
+    renderer = Renderer()
+    renderer.update([make_row(random.Random(9), 1)])
+    hist = next(m for m in METRICS if m.type is Type.HISTOGRAM)
+    out = samples(rendered(renderer, Format.TEXT).decode())
+    buckets = [v for (name, _), v in out.items() if name == f"{hist.name}_bucket"]
+    assert buckets == sorted(buckets)
+    assert buckets[-1] == out[f"{hist.name}_count", frozenset({("job_name", "job-0001")})]
