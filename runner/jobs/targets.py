@@ -13,6 +13,7 @@ alone: it is reported, and every other row of the batch is kept.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -153,7 +154,7 @@ class TableWriter:
         prepare_batch = getattr(self._bulk, "prepare", None)
         if prepare_batch is not None:
             prepare_batch(conn)
-        refused = _write_splitting(session, conn, self._bulk, batch)
+        refused = _write_splitting(conn, self._bulk, batch)
         if kept is None:
             return refused
         return [Refusal(kept[r.index], r.reason, r.message) for r in refused]
@@ -165,15 +166,14 @@ class TableWriter:
         return None if len(last) == len(rows) else sorted(last.values())
 
 
-def _write_splitting(
-    session: Session, conn: sa.Connection, bulk: Bulk, rows: Sequence[Row]
-) -> list[Refusal]:
+def _write_splitting(conn: sa.Connection, bulk: Bulk, rows: Sequence[Row]) -> list[Refusal]:
     refused: list[Refusal] = []
     pending = [(0, len(rows))] if rows else []
     while pending:
         low, high = pending.pop()
         try:
-            with session.begin_nested():
+            # The connection's own savepoint: the session's would only be emitted lazily.
+            with conn.begin_nested():
                 bulk(conn, rows[low:high])
         except Exception as exc:
             reason = refusal_reason(exc)
@@ -241,10 +241,20 @@ def _positional_insert(dialect: sa.Dialect, table: sa.Table, target: TableTarget
         stmt = mysql.insert(table).values(binds)
         if target.mode == "upsert":
             stmt = stmt.on_duplicate_key_update({n: stmt.inserted[n] for n in others})
-    compiled = stmt.compile(dialect=dialect)
+    compiled = stmt.compile(dialect=_positional(dialect))
     if list(compiled.positiontup or []) != [f"p{i}" for i in range(len(names))]:
         raise TargetError("unexpected parameter order in the generated INSERT")
     return str(compiled)
+
+
+def _positional(dialect: sa.Dialect) -> sa.Dialect:
+    """The dialect, set to render ``%s`` placeholders if it uses named ones (PyMySQL):
+    rows go to ``executemany`` as tuples, the cheapest form for the driver."""
+    if dialect.positional:
+        return dialect
+    positional = copy.copy(dialect)
+    positional.paramstyle, positional.positional = "format", True
+    return positional
 
 
 def _executemany(dialect: sa.Dialect, table: sa.Table, target: TableTarget) -> Bulk:

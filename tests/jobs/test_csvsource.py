@@ -1,0 +1,120 @@
+"""The streaming CSV reader: encodings, bad records, line numbers and byte offsets."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from runner.jobs.csvsource import CsvReader, Failure
+from runner.jobs.specs import CsvFormat
+from runner.states import RejectReason
+
+
+def fmt(**options: Any) -> CsvFormat:
+    return CsvFormat.model_validate(options)
+
+
+def read_all(path: Path, chunk: int = 100, **options: Any) -> tuple[list[Any], list[Failure]]:
+    records: list[Any] = []
+    failures: list[Failure] = []
+    with CsvReader(path, fmt(**options)) as reader:
+        while True:
+            batch = reader.read(chunk)
+            records += list(zip(batch.lines, batch.records, strict=True))
+            failures += batch.failures
+            if batch.eof:
+                return records, failures
+
+
+def write(tmp_path: Path, data: bytes) -> Path:
+    path = tmp_path / "in.csv"
+    path.write_bytes(data)
+    return path
+
+
+def test_reader_strips_utf8_bom_once(tmp_path: Path) -> None:
+    path = write(tmp_path, b"\xef\xbb\xbfid,name\r\n1,\xc3\xa9t\xc3\xa9\r\n")
+    with CsvReader(path, fmt()) as reader:
+        assert reader.header() == ["id", "name"]
+        assert reader.read(10).records == [["1", "été"]]
+
+
+def test_reader_decodes_latin1_by_name(tmp_path: Path) -> None:
+    path = write(tmp_path, "id,name\n1,Zoë\n".encode("latin-1"))
+    records, failures = read_all(path, encoding="latin-1")
+    assert records == [(1, ["id", "name"]), (2, ["1", "Zoë"])]
+    assert failures == []
+
+
+def test_reader_rejects_undecodable_line_and_goes_on(tmp_path: Path) -> None:
+    path = write(tmp_path, b"a,b\n1,ok\n2,bad\xff\xfe\n3,ok\n")
+    records, failures = read_all(path)
+    assert records == [(1, ["a", "b"]), (2, ["1", "ok"]), (4, ["3", "ok"])]
+    assert [(f.line, f.raw, f.reason) for f in failures] == [
+        (3, "2,bad\\xff\\xfe", RejectReason.ENCODING)
+    ]
+    assert "0xff" in failures[0].message
+
+
+def test_reader_rejects_unclosed_quote_at_end(tmp_path: Path) -> None:
+    path = write(tmp_path, b'a,b\n1,x\n2,"never closed\nstill open\n')
+    records, failures = read_all(path)
+    assert records == [(1, ["a", "b"]), (2, ["1", "x"])]
+    assert [(f.line, f.reason) for f in failures] == [(3, RejectReason.PARSE)]
+    assert failures[0].raw == '2,"never closed\nstill open'
+
+
+def test_reader_rejects_field_over_size_limit_and_goes_on(tmp_path: Path) -> None:
+    huge = b"x" * (csv.field_size_limit() + 10)
+    path = write(tmp_path, b"a,b\n1," + huge + b"\n2,y\n")
+    records, failures = read_all(path)
+    assert records == [(1, ["a", "b"]), (3, ["2", "y"])]
+    assert [(f.line, f.reason) for f in failures] == [(2, RejectReason.PARSE)]
+    assert "field larger than field limit" in failures[0].message
+
+
+def test_reader_rejects_text_after_closing_quote(tmp_path: Path) -> None:
+    records, failures = read_all(write(tmp_path, b'1,"a"b\n2,c\n'))
+    assert records == [(2, ["2", "c"])]
+    assert [(f.line, f.raw, f.reason) for f in failures] == [(1, '1,"a"b', RejectReason.PARSE)]
+
+
+def test_reader_numbers_lines_of_multiline_records(tmp_path: Path) -> None:
+    path = write(tmp_path, b'a,b\n1,"two\nlines"\n2,x\n\n3,"x\r\ny"\r\n4,z\n')
+    records, failures = read_all(path, chunk=2)
+    assert records == [
+        (1, ["a", "b"]),
+        (2, ["1", "two\nlines"]),
+        (4, ["2", "x"]),
+        (5, []),
+        (6, ["3", "x\r\ny"]),
+        (8, ["4", "z"]),
+    ]
+    assert failures == []
+
+
+def test_reader_resumes_at_offset_with_line_numbers(tmp_path: Path) -> None:
+    path = write(tmp_path, b"\xef\xbb\xbfa\n1\n2\n3\n4\n5\n")
+    with CsvReader(path, fmt()) as reader:
+        reader.header()
+        first = reader.read(2)
+    assert (first.records, first.lines, first.line) == ([["1"], ["2"]], [2, 3], 3)
+    with CsvReader(path, fmt(), offset=first.offset, line=first.line) as reader:
+        rest = reader.read(10)
+    assert (rest.records, rest.lines, rest.eof) == ([["3"], ["4"], ["5"]], [4, 5, 6], True)
+
+
+def test_reader_empty_and_header_only_files(tmp_path: Path) -> None:
+    with CsvReader(write(tmp_path, b""), fmt()) as reader:
+        assert reader.header() is None
+    with CsvReader(write(tmp_path, b"a,b\r\n"), fmt()) as reader:
+        assert reader.header() == ["a", "b"]
+        batch = reader.read(10)
+    assert (batch.records, batch.failures, batch.eof) == ([], [], True)
+
+
+def test_reader_uses_configured_delimiter_and_quote(tmp_path: Path) -> None:
+    path = write(tmp_path, b"a;b\n'x;y';2\n")
+    records, _ = read_all(path, delimiter=";", quote="'")
+    assert records == [(1, ["a", "b"]), (2, ["x;y", "2"])]

@@ -1,0 +1,291 @@
+"""``kind: import`` runs on SQLite, PostgreSQL and MariaDB: rows, rejects, resume, limits."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from runner.jobs.rejects_csv import write_rejects_csv
+from runner.states import Status
+from tests.jobs.conftest import Env
+
+COLUMNS: list[dict[str, Any]] = [
+    {"name": "id", "type": "integer", "required": True},
+    {"name": "name", "type": "text", "max_length": 12, "required": True},
+    {"name": "amount", "type": "decimal", "precision": 8, "scale": 2},
+    {"name": "country", "type": "enum", "choices": ["FR", "DE", "US"]},
+    {"name": "code", "type": "pattern", "pattern": "[A-Z]{2}[0-9]{2}"},
+    {"name": "active", "type": "boolean", "default": "false"},
+    {"name": "born", "type": "date"},
+    {"name": "seen", "type": "datetime"},
+    {"name": "score", "type": "float"},
+]
+HEADER = b"id,name,amount,country,code,active,born,seen,score\n"
+
+
+def job(path: Path, **changes: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "name": "imp",
+        "kind": "import",
+        "source": {"path": str(path)},
+        "target": {"table": "people", "create": True, "key": ["id"]},
+        "columns": COLUMNS,
+    }
+    spec.update(changes)
+    return spec
+
+
+GOOD = b"1,Ann,10.50,FR,AB12,true,2000-01-31,2024-05-01T10:00:00,1.5\n"
+BAD_FILE = (
+    b"\xef\xbb\xbf"
+    + HEADER
+    + GOOD
+    + b"2,Bob,x,FR,AB12,true,2000-01-31,,\n"  # 3: amount type
+    + b"3,,1,FR,AB12,true,,,\n"  # 4: name required
+    + b"4,Name too long here,1,FR,AB12,,,,\n"  # 5: name length
+    + b"5,Cy,1,XX,AB12,,,,\n"  # 6: country choice
+    + b"6,Di,1,DE,ab12,,,,\n"  # 7: code pattern
+    + b"7,Ed,1,DE,CD34\n"  # 8: ragged -> parse
+    + b"8,F\xe9e,1,DE,CD34,,,,\n"  # 9: invalid UTF-8 -> encoding
+    + b'9,"Gus",2,US,EF56,no,1999-12-31,2024-05-01 10:00:00+02:00,-3\n'
+    + b"\n"  # 11: blank line, skipped
+    + b"10,Hal,"
+    + b"y" * 140_000
+    + b",US,EF56,,,,\n"  # 12: field over the size limit -> parse
+    + b"11,Ida,3,US,EF56,,,,\n"
+    + b'12,"Jo\nJo",4,US,EF56,,,,\n'  # 14-15: a record over two lines
+    + b'13,"Kim,5,US,EF56,,,,\n'  # 16: unclosed quote at the end -> parse
+)
+
+
+def test_import_keeps_valid_rows_and_rejects_each_bad_record(env: Env) -> None:
+    path = env.data / "people.csv"
+    path.write_bytes(BAD_FILE)
+    cfg = env.config(job(path))
+    assert env.start(cfg, "imp") is Status.FINISHED
+    assert env.rows("people", "id", "name", "amount", "country", "active", "born", "seen") == [
+        (1, "Ann", 10.5, "FR", 1, "2000-01-31", "2024-05-01 10:00:00"),
+        (9, "Gus", 2.0, "US", 0, "1999-12-31", "2024-05-01 08:00:00"),
+        (11, "Ida", 3.0, "US", 0, None, None),
+        (12, "Jo\nJo", 4.0, "US", 0, None, None),
+    ]
+    assert env.rejects() == [
+        (3, "amount", "type"),
+        (4, "name", "required"),
+        (5, "name", "length"),
+        (6, "country", "choice"),
+        (7, "code", "pattern"),
+        (8, None, "parse"),
+        (9, None, "encoding"),
+        (12, None, "parse"),
+        (16, None, "parse"),
+    ]
+    run = env.last_run()
+    assert (run.records, run.rejects) == (13, 9)
+    assert any("imported 4 rows" in line for line in env.journal())
+
+
+def test_import_reads_latin1_with_delimiter_and_quote(env: Env) -> None:
+    path = env.data / "latin.csv"
+    path.write_bytes("id;name\n1;'Zoë; the first'\n2;Ørjan\n".encode("latin-1"))
+    columns = [{"name": "id", "type": "integer"}, {"name": "name"}]
+    source = {"path": str(path), "encoding": "latin-1", "delimiter": ";", "quote": "'"}
+    cfg = env.config(job(path, source=source, columns=columns))
+    assert env.start(cfg, "imp") is Status.FINISHED
+    assert env.rows("people", "id", "name") == [(1, "Zoë; the first"), (2, "Ørjan")]
+
+
+@pytest.mark.parametrize("content", [b"", HEADER, b"\xef\xbb\xbf" + HEADER + b"\n\n"])
+def test_import_empty_or_header_only_file_finishes_with_no_rows(env: Env, content: bytes) -> None:
+    path = env.data / "empty.csv"
+    path.write_bytes(content)
+    assert env.start(env.config(job(path)), "imp") is Status.FINISHED
+    assert env.rows("people", "id") == []
+    assert env.last_run().records == 0
+
+
+def test_import_without_header_maps_positions(env: Env) -> None:
+    path = env.data / "plain.csv"
+    path.write_bytes(b"x,1,Ann\ny,2,Bob\nz,3\n")
+    columns = [{"name": "id", "type": "integer", "source": 2}, {"name": "name", "source": 3}]
+    cfg = env.config(job(path, source={"path": str(path), "header": False}, columns=columns))
+    assert env.start(cfg, "imp") is Status.FINISHED
+    assert env.rows("people", "id", "name") == [(1, "Ann"), (2, "Bob")]
+    assert env.rejects() == [(3, None, "parse")]
+
+
+def test_import_upsert_updates_rows_by_key(env: Env) -> None:
+    path = env.data / "up.csv"
+    columns = [{"name": "id", "type": "integer"}, {"name": "name"}]
+    target = {"table": "people", "create": True, "mode": "upsert", "key": ["id"]}
+    cfg = env.config(job(path, columns=columns, target=target))
+    path.write_bytes(b"id,name\n1,a\n2,b\n")
+    assert env.start(cfg, "imp") is Status.FINISHED
+    path.write_bytes(b"id,name\n2,B\n3,c\n3,C\n")
+    assert env.start(cfg, "imp") is Status.FINISHED
+    assert env.rows("people", "id", "name") == [(1, "a"), (2, "B"), (3, "C")]
+    assert env.rejects() == []
+
+
+def test_import_database_refusals_are_rejected_alone(env: Env) -> None:
+    with env.db.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE people (id INTEGER PRIMARY KEY, name VARCHAR(20) NOT NULL,"
+            " amount INTEGER CHECK (amount < 100))"
+        )
+        conn.exec_driver_sql("INSERT INTO people (id, name, amount) VALUES (2, 'old', 1)")
+    path = env.data / "refused.csv"
+    path.write_bytes(b"id,name,amount\n1,a,1\n2,b,1\n3,c,500\n4,,1\n5,e,1\n5,f,1\n6,g,1\n")
+    columns = [
+        {"name": "id", "type": "integer"},
+        {"name": "name"},
+        {"name": "amount", "type": "integer"},
+    ]
+    cfg = env.config(job(path, columns=columns, target={"table": "people"}))
+    assert env.start(cfg, "imp") is Status.FINISHED
+    assert env.rows("people", "id", "name") == [(1, "a"), (2, "old"), (5, "e"), (6, "g")]
+    rejects = env.reject_rows()
+    assert [(r.line, r.reason) for r in rejects] == [
+        (3, "constraint"),
+        (4, "constraint"),
+        (5, "constraint"),
+        (7, "constraint"),
+    ]
+    assert rejects[0].record == "2,b,1"
+
+
+def test_import_stopped_then_resumed_imports_every_row_once(env: Env) -> None:
+    path = env.data / "many.csv"
+    lines = [f"{i},n{i}" if i % 7 else f"{i},{'x' * 20}" for i in range(1, 51)]
+    path.write_text("id,name\n" + "\n".join(lines) + "\n")
+    columns = [{"name": "id", "type": "integer"}, {"name": "name", "max_length": 10}]
+    cfg = env.config(job(path, columns=columns, chunk_rows=8))
+    assert env.start(cfg, "imp", stop=True) is Status.SERVER_STOPPED
+    assert len(env.rows("people", "id")) == 7
+    assert env.start(cfg, "imp", pause=True) is Status.PAUSED
+    assert len(env.rows("people", "id")) == 14
+    assert env.start(cfg, "imp") is Status.FINISHED
+    expected = [(i,) for i in range(1, 51) if i % 7]
+    assert env.rows("people", "id") == expected
+    assert env.rejects() == [(i + 1, "name", "length") for i in range(7, 50, 7)]
+    run = env.last_run()
+    assert (run.records, run.rejects) == (50, 7)
+
+
+def test_import_refuses_to_resume_a_changed_file(env: Env) -> None:
+    path = env.data / "changing.csv"
+    path.write_text("id,name\n" + "".join(f"{i},n\n" for i in range(1, 21)))
+    cfg = env.config(job(path, columns=[{"name": "id", "type": "integer"}], chunk_rows=5))
+    assert env.start(cfg, "imp", stop=True) is Status.SERVER_STOPPED
+    with path.open("a") as file:
+        file.write("21,n\n")
+    assert env.start(cfg, "imp") is Status.FINISHED_WITH_ERRORS
+    assert any("changed since this run started" in line for line in env.journal())
+    assert len(env.rows("people", "id")) == 5
+
+
+def test_import_over_max_rejects_ends_with_errors_keeping_committed_rows(env: Env) -> None:
+    path = env.data / "bad.csv"
+    path.write_text("id\n" + "".join(f"{i if i % 3 else 'x'}\n" for i in range(1, 31)))
+    columns = [{"name": "id", "type": "integer"}]
+    cfg = env.config(job(path, columns=columns, chunk_rows=6, max_rejects=3))
+    assert env.start(cfg, "imp") is Status.FINISHED_WITH_ERRORS
+    assert env.rows("people", "id") == [(1,), (2,), (4,), (5,), (7,), (8,), (10,), (11,)]
+    assert env.last_run().rejects == 4
+    assert any("more than max_rejects 3" in m and "8 rows imported" in m for m in env.journal())
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"target": {"table": "missing"}}, 'target: table "missing" does not exist'),
+        ({"target": {"table": "runs"}}, 'target: table "runs" is one of jobmon\'s own tables'),
+        (
+            {"columns": [{"name": "id", "source": "nope"}]},
+            'column "id": no field "nope" in the header',
+        ),
+        (
+            {"source": {"path": "/etc/passwd"}},
+            "source: /etc/passwd is outside the data directories",
+        ),
+    ],
+)
+def test_import_unusable_setup_fails_clearly(
+    env: Env, changes: dict[str, Any], message: str
+) -> None:
+    path = env.data / "x.csv"
+    path.write_text("id\n1\n")
+    assert env.start(env.config(job(path, **changes)), "imp") is Status.FINISHED_WITH_ERRORS
+    assert any(message in line for line in env.journal()), env.journal()
+
+
+def test_import_existing_table_must_have_the_columns(env: Env) -> None:
+    with env.db.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE people (id INTEGER, label VARCHAR(10))")
+    path = env.data / "x.csv"
+    path.write_text("id,name\n1,a\n")
+    columns = [{"name": "id", "type": "integer"}, {"name": "name"}]
+    cfg = env.config(
+        job(path, columns=columns, target={"table": "people", "mode": "upsert", "key": ["id"]})
+    )
+    assert env.start(cfg, "imp") is Status.FINISHED_WITH_ERRORS
+    assert any('has no column "name" (it has id, label)' in line for line in env.journal())
+
+
+def test_import_into_named_database(env: Env, tmp_path: Path) -> None:
+    other = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    path = env.data / "x.csv"
+    path.write_text("id,name\n1,a\n2,b\nz,c\n")
+    columns = [{"name": "id", "type": "integer"}, {"name": "name"}]
+    target = {"table": "people", "create": True, "database": "wh", "mode": "upsert", "key": ["id"]}
+    cfg = env.config(job(path, columns=columns, target=target), databases={"wh": {"url": other}})
+    assert env.start(cfg, "imp") is Status.FINISHED
+    engine = sa.create_engine(other)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT id, name FROM people ORDER BY id").all() == [
+            (1, "a"),
+            (2, "b"),
+        ]
+    engine.dispose()
+    assert env.rejects() == [(4, "id", "type")]
+
+
+def test_import_rejects_csv_can_be_fixed_and_imported_again(env: Env) -> None:
+    path = env.data / "fixme.csv"
+    path.write_bytes(b'id;name\n1;a\n2x;"b;c"\n3;"multi\nline"\n4;\xff\n')
+    columns = [{"name": "id", "type": "integer"}, {"name": "name"}]
+    source = {"path": str(path), "delimiter": ";"}
+    target = {"table": "people", "create": True, "mode": "upsert", "key": ["id"]}
+    cfg = env.config(job(path, source=source, columns=columns, target=target))
+    assert env.start(cfg, "imp") is Status.FINISHED
+    out = io.StringIO()
+    assert write_rejects_csv(env.db, env.last_run().id, out) == 2
+    assert out.getvalue() == 'id;name\n2x;"b;c"\n4;\\xff\n'
+    path.write_text(out.getvalue().replace("2x", "2").replace("\\xff", "fixed"))
+    assert env.start(cfg, "imp") is Status.FINISHED
+    assert env.rows("people", "id", "name") == [
+        (1, "a"),
+        (2, "b;c"),
+        (3, "multi\nline"),
+        (4, "fixed"),
+    ]
+    details = io.StringIO()
+    write_rejects_csv(env.db, env.last_run().id - 1, details, details=True)
+    rows = list(csv.reader(io.StringIO(details.getvalue())))
+    assert rows[0] == ["line", "field", "reason", "message", "record"]
+    assert [r[:3] for r in rows[1:]] == [["3", "id", "type"], ["6", "", "encoding"]]
+
+
+def test_import_file_changed_while_running_fails(env: Env) -> None:
+    path = env.data / "x.csv"
+    path.write_text("id\n1\n2\n")
+    cfg = env.config(job(path, columns=[{"name": "id", "type": "integer"}], chunk_rows=1))
+    assert env.start(cfg, "imp", stop=True) is Status.SERVER_STOPPED
+    os.utime(path, ns=(1, 1))
+    assert env.start(cfg, "imp") is Status.FINISHED_WITH_ERRORS
