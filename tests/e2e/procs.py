@@ -70,7 +70,8 @@ class Proc:
         return code
 
     def output(self) -> str:
-        self._out.flush()
+        if not self._out.closed:
+            self._out.flush()
         return self.log.read_text()
 
     def stop(self) -> None:
