@@ -82,10 +82,8 @@ def _export(job: ExportJob, ctx: JobContext, db: Database, temporary: Path) -> i
     count = 0
     with read_only(db) as conn:
         statement = _statement(job, ctx, conn)
-        result = conn.execution_options(stream_results=True, max_row_buffer=job.chunk_rows).execute(
-            statement
-        )
-        with _open(temporary, job) as out:
+        streaming = conn.execution_options(stream_results=True, max_row_buffer=job.chunk_rows)
+        with streaming.execute(statement) as result, _open(temporary, job) as out:
             writer = csv.writer(out, lineterminator="\n", **csv_options(job.destination))
             if job.destination.header:
                 writer.writerow(list(result.keys()))
