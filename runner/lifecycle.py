@@ -62,6 +62,8 @@ def transition(
     """
     run = _load(session, run_id)
     current = Status(run.status)
+    if fence is not None and not _holds(run, fence):
+        raise _lost(fence)
     if not is_legal(current, target):
         raise TransitionError(run_id, current, target)
     where = [Run.id == run_id, Run.status == current.value, Run.attempt == run.attempt]
@@ -83,8 +85,10 @@ def execute_dml(session: Session, statement: Executable) -> CursorResult[Any]:
     return result
 
 
-def _load(session: Session, run_id: int) -> Run:
-    run = session.get(Run, run_id, populate_existing=True)
+def _load(session: Session, run_id: int, *, latest: bool = False) -> Run:
+    # ``latest``: a locking read, which sees the newest committed row even where the
+    # transaction reads from a snapshot (MariaDB's REPEATABLE READ).
+    run = session.get(Run, run_id, populate_existing=True, with_for_update=latest)
     if run is None:
         raise LookupError(f"run {run_id} does not exist")
     return run
@@ -105,10 +109,18 @@ def _run_values(run: Run, target: Status, now: datetime, claim_by: str | None) -
     return values
 
 
+def _holds(run: Run, fence: Fence) -> bool:
+    return run.attempt == fence.attempt and run.claimed_by == fence.runner_id
+
+
+def _lost(fence: Fence) -> LostClaim:
+    return LostClaim(f"run {fence.run_id} is no longer held by runner {fence.runner_id}")
+
+
 def _raise_lost(session: Session, run_id: int, target: Status, fence: Fence | None) -> None:
-    run = _load(session, run_id)
-    if fence is not None and (run.attempt != fence.attempt or run.claimed_by != fence.runner_id):
-        raise LostClaim(f"run {run_id} is no longer held by runner {fence.runner_id}")
+    run = _load(session, run_id, latest=True)
+    if fence is not None and not _holds(run, fence):
+        raise _lost(fence)
     raise TransitionError(run_id, Status(run.status), target, "it changed concurrently")
 
 
@@ -250,7 +262,7 @@ def claim(session: Session, run: Run, runner_id: str, now: datetime) -> Fence:
     )
     values = {"claimed_by": runner_id, "attempt": attempt, "heartbeat_at": now}
     if execute_dml(session, update(Run).where(*condition).values(values)).rowcount != 1:
-        current = _load(session, run.id)
+        current = _load(session, run.id, latest=True)
         raise TransitionError(run.id, Status(current.status), Status.RUNNING, "already claimed")
     message = f"Picked up by runner {runner_id} (attempt {attempt})"
     session.add(JournalEntry(run_id=run.id, at=now, level=Level.INFO.value, message=message))
