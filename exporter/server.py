@@ -109,10 +109,12 @@ class _Handler(BaseHTTPRequestHandler):
         settings = self.server.site.settings
         if settings.tls is not None:
             self.request.settimeout(HANDSHAKE_TIMEOUT)
-            self.request = settings.tls.wrap_socket(self.request, server_side=True)
+            wrapped = settings.tls.wrap_socket(self.request, server_side=True)
             allowed = set(settings.allowed_sans)
-            if allowed and not peer_sans(self.request.getpeercert()) & allowed:
+            if allowed and not peer_sans(wrapped.getpeercert()) & allowed:
+                wrapped.close()
                 raise ssl.SSLError("client certificate has none of client_allowed_sans")
+            self.request = wrapped
         super().setup()
         with self.server.handlers_lock:
             self.server.handlers.add(self)
@@ -120,7 +122,11 @@ class _Handler(BaseHTTPRequestHandler):
     def finish(self) -> None:
         with self.server.handlers_lock:
             self.server.handlers.discard(self)
-        super().finish()
+        try:
+            super().finish()
+        finally:
+            if isinstance(self.request, ssl.SSLSocket):
+                self.request.close()  # socketserver closes only the socket it accepted
 
     def do_GET(self) -> None:
         self._dispatch(send_body=True)
