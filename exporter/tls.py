@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import ssl
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from exporter.webconfig import TLSServerConfig
@@ -167,11 +168,10 @@ def _curves(context: ssl.SSLContext, config: TLSServerConfig) -> None:
         context.set_ecdh_curve(CURVES[curves[0]])
 
 
-def peer_sans(cert: dict[str, object] | None) -> set[str]:
+def peer_sans(cert: Mapping[str, Any] | None) -> set[str]:
     """The subject alternative names of a verified peer certificate (DNS, IP, email, URI)."""
     values = set()
-    for entry in (cert or {}).get("subjectAltName", ()):  # type: ignore[attr-defined]
-        kind, value = entry
+    for kind, value in (cert or {}).get("subjectAltName", ()):
         if kind in ("DNS", "IP Address", "email", "URI"):
             values.add(str(value).strip())
     return values
