@@ -170,3 +170,26 @@ def test_runs_are_counted_once_per_fire(
     with db.read() as session:
         keys = list(session.scalars(select(Run.fire_key)))
     assert len(keys) == len(set(keys)) and all(keys)
+
+
+def test_schedule_restarts_a_server_stopped_run_from_its_checkpoint(
+    tmp_path: Path, procs: list[Proc]
+) -> None:
+    from tests.e2e.procs import write_config
+
+    url = f"sqlite:///{tmp_path / 'jobmon.db'}"
+    job = counting_job("count", total=30) | {"schedule": "@every 2s"}
+    config = write_config(tmp_path / "c.yaml", url, [job])
+    db = Database(url)
+    assert jobmon(config, "db", "upgrade").returncode == 0
+    runner = Proc(config)
+    procs.append(runner)
+    first = wait_until(lambda: (r := latest_run(db, "count")) is not None and r.records >= 3 and r)
+    runner.signal(signal.SIGKILL)
+    runner.wait()
+    procs.append(Proc(config))
+    wait_status(db, "count", Status.SERVER_STOPPED, timeout=20)
+    done = wait_status(db, "count", Status.FINISHED, timeout=40)
+    assert done.id == first.id
+    assert any("restarted from its last checkpoint" in line for line in _journal(db, done.id))
+    db.dispose()
