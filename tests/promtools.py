@@ -29,11 +29,16 @@ import yaml
 T = TypeVar("T")
 
 
+# Debian ships Alertmanager as /usr/bin/prometheus-alertmanager.
+ALIASES = {"alertmanager": ("prometheus-alertmanager",)}
+
+
 def tool(name: str) -> str:
     """The path of the binary ``name``; fail in CI, skip elsewhere, when it is missing."""
-    path = shutil.which(name)
-    if path is not None:
-        return path
+    for candidate in (name, *ALIASES.get(name, ())):
+        path = shutil.which(candidate)
+        if path is not None:
+            return path
     message = f"{name} not found on PATH (make test installs Debian's prometheus packages)"
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(message)
