@@ -37,14 +37,17 @@ def _create_fired_run(session: Session, fire: Fire, now: datetime) -> str:
     if latest is not None and latest.status == Status.SERVER_STOPPED.value:
         # Interrupted by infrastructure, not by a person: the schedule restarts it from its
         # last checkpoint. A paused run stays paused until someone resumes it.
-        lifecycle.transition(
-            session,
-            latest.id,
-            Status.RUNNING,
-            cause=Cause.SCHEDULER,
-            now=now,
-            reason=f"restarted from its last checkpoint at {fire.key}",
-        )
+        try:
+            lifecycle.transition(
+                session,
+                latest.id,
+                Status.RUNNING,
+                cause=Cause.SCHEDULER,
+                now=now,
+                reason=f"restarted from its last checkpoint at {fire.key}",
+            )
+        except TransitionError as exc:  # another runner handled the same fire first
+            return f"{job.name}: fire at {fire.key} skipped: {exc}"
         return f"{job.name}: run {latest.id} restarted for fire at {fire.key}"
     if latest is not None and Status(latest.status) not in FINAL:
         return f"{job.name}: fire at {fire.key} skipped: run {latest.id} is {latest.status}"
