@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from runner import catalog, lifecycle
-from runner.config import PythonJob
+from runner import catalog, claims, config, control, lifecycle, worker
+from runner.config import Config, PythonJob
 from runner.db import Database
 from runner.models import Base, Job, Run, job_totals
 from runner.states import ACTIVE, FINAL, Cause, Status
@@ -112,3 +112,47 @@ def pairs() -> Iterator[tuple[Status, Status]]:
     for current in Status:
         for target in Status:
             yield current, target
+
+
+EXAMPLE_JOBS: list[dict[str, Any]] = [
+    {"name": "ok", "params": {"total": 30, "step": 10}},
+    {"name": "tolerated", "params": {"total": 30, "step": 10, "reject_every": 7}, "max_rejects": 9},
+    {"name": "too-many", "params": {"total": 30, "step": 10, "reject_every": 4}, "max_rejects": 3},
+    {"name": "failing", "params": {"total": 30, "step": 10, "reject_every": 4, "fail_at": 15}},
+    {"name": "crash", "callable": "runner.examples:crash"},
+    {"name": "noop", "callable": "runner.examples:noop"},
+]
+
+
+def example_config() -> Config:
+    """A config of ``runner.examples`` jobs with every outcome a run can have on its own."""
+    jobs = [{"kind": "python", "callable": "runner.examples:count", **job} for job in EXAMPLE_JOBS]
+    return config.parse({"runner": {"id": RUNNER}, "jobs": jobs})
+
+
+def every_outcome(db: Database) -> None:
+    """Runs of the example jobs ending every way, including paused, canceled and reaped."""
+    config = example_config()
+    for step in (1, 7):  # short runs, then runs long enough for other duration buckets
+        for job in config.jobs:
+            worker.run_once(config, db, job.name, clock=Ticker(step=step))
+    ticker = Ticker(start=T0 + timedelta(days=1), step=3)
+    run, _ = control.start(db, "ok", ticker())
+    control.cancel(db, "ok", ticker())  # editing -> canceled: never started
+    run, _ = control.start(db, "noop", ticker())
+    fence = claims.claim_run(db, run.id, "r1", ticker())
+    control.pause(db, "noop", ticker())
+    with db.write() as session:
+        lifecycle.transition(
+            session, run.id, Status.PAUSED, cause=Cause.RUNNER, now=ticker(), fence=fence
+        )
+    control.start(db, "noop", ticker())  # resumed
+    claims.claim_next(db, [run.job_id], "r2", ticker())
+    claims.reap_stale(db, 1, ticker())  # no heartbeat: server_stopped
+    control.cancel(db, "noop", ticker())
+
+
+def totals_by_job(db: Database) -> dict[str, dict[str, Any]]:
+    with db.read() as session:
+        query = select(Job.name, job_totals).join(job_totals, job_totals.c.job_id == Job.id)
+        return {row[0]: dict(row._mapping) for row in session.execute(query)}
