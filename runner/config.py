@@ -113,8 +113,20 @@ def load(path: str | Path) -> Config:
     except OSError as exc:
         raise ConfigError(source, [f"cannot read: {exc.strerror}"]) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(source, [f"not valid YAML: {exc}"]) from None
+        raise ConfigError(source, [f"not valid YAML: {_yaml_problem(exc)}"]) from None
     return parse(raw if raw is not None else {}, source)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """What is wrong and where, without PyYAML's quote of the line: it may hold a password."""
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return str(exc)
+    parts = [(exc.context, exc.context_mark), (exc.problem, exc.problem_mark)]
+    return ": ".join(
+        f"{text} (line {mark.line + 1}, column {mark.column + 1})" if mark else str(text)
+        for text, mark in parts
+        if text
+    )
 
 
 def parse(raw: Any, source: str = "<config>") -> Config:
