@@ -39,10 +39,56 @@ def parse(schedule: str) -> BaseTrigger:
         return IntervalTrigger(seconds=seconds, start_date=INTERVAL_ORIGIN, timezone=UTC)
     if text.startswith("@every"):
         raise ScheduleError(f'invalid interval "{schedule}": use "@every N" with s, m or h')
-    expression = SHORTCUTS.get(text, text)
-    if len(expression.split()) != 5:
+    fields = SHORTCUTS.get(text, text).split()
+    if len(fields) != 5:
         raise ScheduleError(f'invalid cron expression "{schedule}": expected 5 fields')
+    minute, hour, day, month, weekdays = fields
     try:
-        return CronTrigger.from_crontab(expression, timezone=UTC)
+        return CronTrigger(
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=_weekday_names(weekdays),
+            timezone=UTC,
+        )
     except ValueError as exc:
         raise ScheduleError(f'invalid cron expression "{schedule}": {exc}') from None
+
+
+_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_WEEKDAY_PART = re.compile(r"(\*|\w+)(?:-(\w+))?(?:/(\d+))?")
+
+
+def _weekday_names(field: str) -> str:
+    """Crontab's day-of-week field (0 or 7 is Sunday) as day names for APScheduler 3.
+
+    APScheduler 3 numbers days from Monday (its from_crontab says so), so "1-5" would run
+    Tuesday to Saturday: name the days instead.
+    """
+    if field == "*":
+        return field
+    days: set[int] = set()
+    for part in field.split(","):
+        match = _WEEKDAY_PART.fullmatch(part.lower())
+        if match is None:
+            raise ValueError(f"invalid day of week {part!r}")
+        first, last, step = match.groups()
+        if first == "*":
+            low, high = 0, 6
+        else:
+            low, high = _day(first), _day(last or first)
+        # "*-1", "5-1", "*/0" and the ambiguous "3/2" (no range before the step) are refused.
+        single = first != "*" and last is None
+        if (first == "*" and last) or low > high or (step and (single or int(step) < 1)):
+            raise ValueError(f"invalid day of week {part!r}")
+        days.update(day % 7 for day in range(low, high + 1, int(step or 1)))
+    return ",".join(_DAYS[day] for day in sorted(days))
+
+
+def _day(token: str) -> int:
+    if token in _DAYS:
+        return _DAYS.index(token)
+    if token.isdigit() and int(token) <= 7:
+        return int(token)
+    raise ValueError(f"invalid day of week {token!r}: use 0-7 (0 and 7 are Sunday) or sun-sat")
