@@ -42,7 +42,7 @@ def job_list(session: Session) -> list[JobRow]:
         .where(Job.defined.is_(True))
         .order_by(Job.name)
     )
-    return [_job_row(job, run) for job, run in session.execute(query).tuples()]
+    return [_job_row(job, run) for job, run in session.execute(query)]
 
 
 def _job_row(job: Job, run: Run | None) -> JobRow:
