@@ -1,0 +1,237 @@
+"""The ``jobmon`` command line, in process, on a SQLite database made by real runs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from runner import cli, worker
+from runner.config import load
+from runner.db import Database
+from runner.migrate import upgrade
+from runner.models import Job, Run
+from runner.states import Status
+from tests.runner.support import EXAMPLE_JOBS, Ticker
+
+SECRET = "s3cretpw"
+
+
+@pytest.fixture(autouse=True)
+def _keep_logging() -> Iterator[None]:
+    """``main`` sets up the root logger for a process; give pytest's back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def write_config(path: Path, url: str, jobs: list[dict[str, Any]]) -> Path:
+    path.write_text(yaml.safe_dump({"database": {"url": url}, "jobs": jobs}))
+    return path
+
+
+@pytest.fixture
+def config_path(tmp_path: Path) -> Path:
+    """A config of the example jobs, whose database holds runs of several of them."""
+    jobs = [{"kind": "python", "callable": "runner.examples:count", **j} for j in EXAMPLE_JOBS]
+    jobs.append({"name": "never", "kind": "python", "callable": "runner.examples:noop"})
+    path = write_config(tmp_path / "jobmon.yaml", f"sqlite:///{tmp_path / 'jobmon.db'}", jobs)
+    config = load(path)
+    db = Database(config.database.url)
+    upgrade(db)
+    for name in ("too-many", "too-many", "ok", "crash"):
+        worker.run_once(config, db, name, clock=Ticker())
+    db.dispose()
+    return path
+
+
+def jobmon(path: Path, *args: str) -> int:
+    return cli.main(["--config", str(path), *args])
+
+
+def run_ids(path: Path, name: str) -> list[int]:
+    db = Database(load(path).database.url)
+    with db.read() as session:
+        job_id = session.scalars(select(Job.id).where(Job.name == name)).one()
+        ids = list(session.scalars(select(Run.id).where(Run.job_id == job_id).order_by(Run.id)))
+    db.dispose()
+    return ids
+
+
+def test_jobs_json(config_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert jobmon(config_path, "jobs", "--output", "json") == 0
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+
+    assert list(rows) == sorted(rows)
+    assert rows["ok"] | {"started_at": None, "ended_at": None} == {
+        "name": "ok",
+        "kind": "python",
+        "status": "finished",
+        "label": "Finished",
+        "schedule": "",
+        "run_id": run_ids(config_path, "ok")[-1],
+        "started_at": None,
+        "ended_at": None,
+        "next_run_at": None,
+        "records": 30,
+        "rejects": 0,
+    }
+    assert (rows["too-many"]["status"], rows["too-many"]["rejects"]) == (
+        "finished_with_errors",
+        5,
+    )
+    assert (rows["never"]["status"], rows["never"]["label"], rows["never"]["run_id"]) == (
+        "editing",
+        "Being edited",
+        None,
+    )
+
+
+def test_jobs_table_shows_icon_and_label(
+    config_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert jobmon(config_path, "jobs") == 0
+    out = capsys.readouterr().out
+    for status in (Status.FINISHED, Status.FINISHED_WITH_ERRORS, Status.EDITING):
+        assert f"{status.icon} {status.label}" in out
+    assert "too-many" in out
+
+
+def test_show(config_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    older, latest = run_ids(config_path, "too-many")
+
+    assert jobmon(config_path, "show", "too-many", "--output", "json") == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["job"]["max_rejects"] == 3
+    assert (shown["run"]["id"], shown["run"]["status"], shown["run"]["rejects"]) == (
+        latest,
+        "finished_with_errors",
+        5,
+    )
+    moves = [(t["from_status"], t["to_status"], t["cause"]) for t in shown["transitions"]]
+    assert moves == [
+        (None, "editing", "user"),
+        ("editing", "running", "runner"),
+        ("running", "finished_with_errors", "runner"),
+    ]
+
+    assert jobmon(config_path, "show", "too-many", "--run", str(older)) == 0
+    out = capsys.readouterr().out
+    assert f"run {older}" in out
+    assert "✖ Finished with errors" in out
+    assert "transitions" in out
+
+
+def test_journal(config_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert jobmon(config_path, "journal", "crash", "--output", "json") == 0
+    lines = json.loads(capsys.readouterr().out)
+    assert [line["level"] for line in lines] == ["info", "info", "error", "info"]
+    assert lines[2]["message"] == "RuntimeError: something broke"
+
+    assert jobmon(config_path, "journal", "too-many", "--limit", "1", "--output", "json") == 0
+    (last,) = json.loads(capsys.readouterr().out)
+    assert last["message"].startswith("Status changed from Running to Finished with errors")
+
+    older = run_ids(config_path, "too-many")[0]
+    assert jobmon(config_path, "journal", "too-many", "--run", str(older)) == 0
+    out = capsys.readouterr().out
+    assert f"journal of too-many, run {older}" in out
+    assert "counting from 0 to 30" in out
+
+
+def test_rejects_as_csv_json_and_table(
+    config_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert jobmon(config_path, "rejects", "too-many", "--format", "csv") == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0] == ["line", "field", "reason", "message", "record"]
+    assert rows[1:] == [
+        [str(n), "n", "other", f"{n} is a multiple of 4", str(n)] for n in (4, 8, 12, 16, 20)
+    ]
+
+    older = run_ids(config_path, "too-many")[0]
+    assert jobmon(config_path, "rejects", "too-many", "--run", str(older), "--output", "json") == 0
+    rejects = json.loads(capsys.readouterr().out)
+    assert [(r["run_id"], r["line"], r["reason"]) for r in rejects][:2] == [
+        (older, 4, "other"),
+        (older, 8, "other"),
+    ]
+
+    assert jobmon(config_path, "rejects", "too-many") == 0
+    assert "4 is a multiple of 4" in capsys.readouterr().out
+
+
+def test_pause_a_finished_job_is_refused(
+    config_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (run_id,) = run_ids(config_path, "ok")
+    assert jobmon(config_path, "pause", "ok") == 3
+    out, err = capsys.readouterr()
+    assert f"cannot pause job 'ok': its latest run {run_id} is finished (Finished)" in out + err
+
+
+def test_start_and_cancel(config_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert jobmon(config_path, "start", "noop") == 0
+    (run_id,) = run_ids(config_path, "noop")
+    assert f"noop: run {run_id} created" in capsys.readouterr().out
+    assert jobmon(config_path, "start", "noop") == 3
+    capsys.readouterr()
+    assert jobmon(config_path, "cancel", "noop") == 0
+    assert f"noop: run {run_id} is ⊘ Canceled" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["show", "nope"],
+        ["journal", "nope"],
+        ["rejects", "nope"],
+        ["start", "nope"],
+        ["pause", "nope"],
+        ["resume", "nope"],
+        ["cancel", "nope"],
+    ],
+)
+def test_unknown_job_is_a_usage_error(
+    config_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    assert jobmon(config_path, *args) == 2
+    out, err = capsys.readouterr()
+    assert "no job named 'nope' in the config" in out + err
+
+
+def test_run_of_another_job_or_none_is_a_usage_error(
+    config_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = run_ids(config_path, "ok")[0]
+    assert jobmon(config_path, "show", "too-many", "--run", str(other)) == 2
+    assert f"job 'too-many' has no run {other}" in "".join(capsys.readouterr())
+    assert jobmon(config_path, "journal", "never") == 2
+    assert "job 'never' has no" in "".join(capsys.readouterr())
+
+
+def test_database_errors_never_show_the_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jobs = [{"name": "a", "kind": "python", "callable": "runner.examples:noop"}]
+    for url in (
+        f"postgresql://jobmon:{SECRET}@127.0.0.1:1/jobmon",
+        f"mysql://jobmon:{SECRET}@127.0.0.1:1/jobmon",
+        f"postgresql://jobmon:{SECRET}@127.0.0.1:5432/test",  # a server that refuses the user
+    ):
+        path = write_config(tmp_path / "jobmon.yaml", url, jobs)
+        for args in (["jobs"], ["show", "a"], ["--log-level", "debug", "pause", "a"]):
+            assert jobmon(path, *args) == 1, (url, args)
+            out, err = capsys.readouterr()
+            assert "database error" in out + err
+            assert SECRET not in out + err
