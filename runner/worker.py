@@ -92,6 +92,10 @@ class Runner:
         except DB_ERRORS as exc:
             self._database_error(exc)
             return
+        except Exception:
+            # One bad pass must not take the runner (and every run it holds) down.
+            log.exception("runner pass failed; retrying at the next poll")
+            return
         if self._db_down:
             log.warning("database reachable again at %s", self.db.safe_url)
             self._db_down = False
