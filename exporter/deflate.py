@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Sequence
+from functools import lru_cache
 
 LEVEL = 6  # level 9 costs about three times as much for a few percent less
 _HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # no name, no mtime, unknown OS
@@ -39,6 +40,7 @@ def _powers() -> list[int]:
 _X2N = _powers()  # x^(2^n) modulo the polynomial
 
 
+@lru_cache(maxsize=8192)  # chunk lengths repeat: a changed chunk often keeps its length
 def shift_operator(length: int) -> int:
     """x^(8 * length) modulo the polynomial: what appending ``length`` bytes does to a CRC."""
     p, k, n = 1 << 31, 3, length

@@ -118,34 +118,37 @@ class Renderer:
 
     def __init__(self) -> None:
         self._jobs: dict[int, _Job] = {}
-        self._order: tuple[int, ...] = ()
+        self._ordered: list[_Job] = []  # in exposition order (by name)
+        self._position: dict[int, int] = {}
+        self._counts: Counter[Status] = Counter()
         self._sizes: list[int] = [1] * len(JOB_METRICS)
         self._chunks: list[list[Piece]] = [[] for _ in JOB_METRICS]
 
     def update(self, rows: Sequence[Row]) -> None:
         """Bring the cache to these rows (one per defined job, any order)."""
-        ordered = sorted(rows, key=lambda r: r[_NAME])
-        order = tuple(r[_ID] for r in ordered)
-        relayout = order != self._order
-        dirty: list[set[int]] = [set() for _ in JOB_METRICS]
         jobs: dict[int, _Job] = {}
-        for position, row in enumerate(ordered):
-            old = self._jobs.get(row[_ID])
+        changed: list[tuple[_Job, _Job]] = []
+        same_jobs = len(rows) == len(self._jobs)
+        for row in rows:
+            key = row[_ID]
+            old = self._jobs.get(key)
             if old is not None and old.row == row:
-                jobs[row[_ID]] = old
+                jobs[key] = old
                 continue
-            job = jobs[row[_ID]] = _Job(row, old)
-            if not relayout and old is not None:
-                self._mark(dirty, position, old, job)
-        self._jobs, self._order = jobs, order
-        if relayout:
-            self._layout()
+            job = jobs[key] = _Job(row, old)
+            if old is None or old.row[_NAME] != row[_NAME]:
+                same_jobs = False  # a new, removed or renamed job: the order changes
+            else:
+                changed.append((old, job))
+        self._jobs = jobs
+        if same_jobs:
+            self._apply(changed)
         else:
-            self._rebuild(dirty)
+            self._layout()
 
     def snapshots(self) -> list[JobSnapshot]:
         """The jobs of the last update, in exposition order."""
-        return [self._jobs[i].snap for i in self._order]
+        return [job.snap for job in self._ordered]
 
     def pieces(self, fmt: Format, own: SelfValues) -> list[Piece]:
         """The whole exposition: job families from the last update (if the read worked)."""
@@ -165,37 +168,42 @@ class Renderer:
             pieces.append(EOF)
         return pieces
 
-    def _mark(self, dirty: list[set[int]], position: int, old: _Job, new: _Job) -> None:
-        for f, (a, b) in enumerate(zip(old.parts, new.parts, strict=True)):
-            if a is not b:
-                dirty[f].add(position // self._sizes[f])
-
-    def _layout(self) -> None:
-        count = max(1, len(self._order))
-        self._sizes = []
-        for f in range(len(JOB_METRICS)):
-            average = sum(len(self._jobs[i].parts[f]) for i in self._order) / count
-            self._sizes.append(max(1, int(CHUNK_BYTES // max(1.0, average))))
-        self._chunks = [
-            [self._chunk(f, k) for k in range(self._chunk_count(f))]
-            for f in range(len(JOB_METRICS))
-        ]
-
-    def _rebuild(self, dirty: list[set[int]]) -> None:
+    def _apply(self, changed: list[tuple[_Job, _Job]]) -> None:
+        """Put changed jobs in place and rebuild only the chunks holding a changed fragment."""
+        dirty: list[set[int]] = [set() for _ in JOB_METRICS]
+        for old, new in changed:
+            position = self._position[new.row[_ID]]
+            self._ordered[position] = new
+            self._counts[old.snap.status] -= 1
+            self._counts[new.snap.status] += 1
+            for f, (a, b) in enumerate(zip(old.parts, new.parts, strict=True)):
+                if a is not b:
+                    dirty[f].add(position // self._sizes[f])
         for f, chunks in enumerate(dirty):
             for k in chunks:
                 self._chunks[f][k] = self._chunk(f, k)
 
-    def _chunk_count(self, f: int) -> int:
-        return -(-len(self._order) // self._sizes[f])
+    def _layout(self) -> None:
+        """Order the jobs by name, size the chunks and build them all."""
+        self._ordered = sorted(self._jobs.values(), key=lambda job: job.row[_NAME])
+        self._position = {job.row[_ID]: p for p, job in enumerate(self._ordered)}
+        self._counts = Counter(job.snap.status for job in self._ordered)
+        count = max(1, len(self._ordered))
+        self._sizes = []
+        for f in range(len(JOB_METRICS)):
+            average = sum(len(job.parts[f]) for job in self._ordered) / count
+            self._sizes.append(max(1, int(CHUNK_BYTES // max(1.0, average))))
+        self._chunks = [
+            [self._chunk(f, k) for k in range(-(-len(self._ordered) // self._sizes[f]))]
+            for f in range(len(JOB_METRICS))
+        ]
 
     def _chunk(self, f: int, k: int) -> Piece:
         size = self._sizes[f]
-        ids = self._order[k * size : (k + 1) * size]
-        return Piece(b"".join([self._jobs[i].parts[f] for i in ids]))
+        return Piece(b"".join([job.parts[f] for job in self._ordered[k * size : (k + 1) * size]]))
 
     def _status_counts(self) -> bytes:
-        counts = Counter(job.snap.status for job in self._jobs.values())
+        counts = self._counts
         text = "".join(line("jobmon_jobs", (("status", s.value),), counts[s]) for s in Status)
         return text.encode()
 

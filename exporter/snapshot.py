@@ -13,7 +13,7 @@ from typing import Any
 
 from prometheus_client.utils import floatToGoString
 
-from exporter.collector import INDEX, Row
+from exporter.collector import INDEX, Row, unpack
 from runner.models import bucket_column, entered_column, journal_column, rejects_column
 from runner.states import DURATION_BUCKETS, Level, RejectReason, Status
 
@@ -67,8 +67,10 @@ class JobSnapshot:
 def snapshot(row: Row) -> JobSnapshot:
     """The snapshot of a scrape row (see :data:`exporter.collector.COLUMNS`)."""
 
+    counters = unpack(row[INDEX["counters"]])
+
     def get(name: str) -> Any:
-        return row[INDEX[name]]
+        return counters[name] if name in counters else row[INDEX[name]]
 
     def when(name: str) -> float:
         return epoch(get(name)) or 0.0

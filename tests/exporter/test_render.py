@@ -11,7 +11,7 @@ import pytest
 from prometheus_client import exposition
 from prometheus_client.openmetrics import exposition as openmetrics
 
-from exporter.collector import COLUMNS, INDEX, Row
+from exporter.collector import COLUMNS, COUNTERS, INDEX, Row
 from exporter.deflate import gzip_pieces, plain_pieces
 from exporter.families import FamiliesCollector, families
 from exporter.metrics import METRICS, Type
@@ -50,32 +50,33 @@ SPEC_NAMES = [
 
 def make_row(rng: random.Random, job_id: int, **values: Any) -> Row:
     """A scrape row with random but consistent values (cumulative buckets)."""
-    row: dict[str, Any] = dict.fromkeys(COLUMNS, 0)
-    for name in COLUMNS:
+    counts: dict[str, int] = {}
+    for name in COUNTERS:
         if name.startswith(("entered_", "rejects_", "journal_", "runs_", "records_")):
-            row[name] = rng.choice([0, 1, 7, 999_999, 1_000_000, 12_345_678_901])
+            counts[name] = rng.choice([0, 1, 7, 999_999, 1_000_000, 12_345_678_901])
     bucket = 0
-    for name in COLUMNS:
+    for name in COUNTERS:
         if name.startswith("duration_le_"):
             bucket += rng.randint(0, 3)
-            row[name] = bucket
-    row.update(
-        id=job_id,
-        name=f"job-{job_id:04d}",
-        kind=rng.choice(["python", "csv_import"]),
-        schedule=rng.choice(["", "*/5 * * * *", '@every "1m"', "back\\slash", "new\nline"]),
-        max_rejects=rng.choice([None, 0, 10]),
-        max_duration_seconds=rng.choice([None, 3600.0, 0.5]),
-        next_run_at=rng.choice([None, "2026-01-15 08:00:00.123456", datetime(2026, 2, 1)]),
-        run_status=rng.choice([None, "running", "finished_with_errors", "paused"]),
-        run_rejects=rng.choice([None, 0, 3]),
-        heartbeat_at=rng.choice([None, datetime(2026, 1, 15, 8, 0, 1, 999999)]),
-        duration_count=bucket + rng.randint(0, 2),
-        duration_sum=rng.choice([0.0, 42.5, 1e-7, 123456789.125]),
-        last_start_at=rng.choice([None, "2026-01-15 07:59:00"]),
-        last_success_at=None,
-        last_failure_at=rng.choice([None, datetime(2025, 12, 31, 23, 59, 59)]),
-    )
+            counts[name] = bucket
+    counts["duration_count"] = bucket + rng.randint(0, 2)
+    row: dict[str, Any] = {
+        "id": job_id,
+        "name": f"job-{job_id:04d}",
+        "kind": rng.choice(["python", "csv_import"]),
+        "schedule": rng.choice(["", "*/5 * * * *", '@every "1m"', "back\\slash", "new\nline"]),
+        "max_rejects": rng.choice([None, 0, 10]),
+        "max_duration_seconds": rng.choice([None, 3600.0, 0.5]),
+        "next_run_at": rng.choice([None, "2026-01-15 08:00:00.123456", datetime(2026, 2, 1)]),
+        "run_status": rng.choice([None, "running", "finished_with_errors", "paused"]),
+        "run_rejects": rng.choice([None, 0, 3]),
+        "heartbeat_at": rng.choice([None, datetime(2026, 1, 15, 8, 0, 1, 999999)]),
+        "duration_sum": rng.choice([0.0, 42.5, 1e-7, 123456789.125]),
+        "last_start_at": rng.choice([None, "2026-01-15 07:59:00"]),
+        "last_success_at": None,
+        "last_failure_at": rng.choice([None, datetime(2025, 12, 31, 23, 59, 59)]),
+        "counters": ",".join(str(counts[name]) for name in COUNTERS),
+    }
     row.update(values)
     return tuple(row[c] for c in COLUMNS)
 
