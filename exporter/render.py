@@ -27,7 +27,7 @@ from exporter.metrics import JOB_METRICS, METRICS, Metric, Scope, Type
 from exporter.snapshot import BUCKET_LABELS, VALUES, JobSnapshot, go_float, snapshot
 from runner.states import Status
 
-CHUNK_BYTES = 32 * 1024
+CHUNK_BYTES = 64 * 1024
 _ID, _NAME = INDEX["id"], INDEX["name"]
 
 
@@ -93,6 +93,13 @@ def fragment(metric: Metric, job: JobSnapshot) -> bytes:
     ).encode()
 
 
+def inputs(metric: Metric, job: JobSnapshot) -> object:
+    """What the fragment of ``metric`` depends on, besides the job's name."""
+    if metric.type is Type.HISTOGRAM:
+        return job.buckets, job.duration_sum
+    return VALUES[metric.name](job)
+
+
 @lru_cache(maxsize=65536)
 def _pairs(names: tuple[str, ...], values: tuple[str, ...]) -> str:
     return "".join([f',{k}="{escape(v)}"' for k, v in zip(names, values, strict=True)])
@@ -107,10 +114,15 @@ class _Job:
     def __init__(self, row: Row, previous: _Job | None) -> None:
         self.row = row
         self.snap = snapshot(row)
-        parts = tuple(fragment(m, self.snap) for m in JOB_METRICS)
-        if previous is not None:  # keep the old objects where nothing changed
-            parts = tuple(o if o == n else n for o, n in zip(previous.parts, parts, strict=True))
-        self.parts = parts
+        if previous is None or previous.snap.name != self.snap.name:
+            self.parts = tuple(fragment(m, self.snap) for m in JOB_METRICS)
+            return
+        # A running job changes a few series at a time: keep the fragments (the very same
+        # objects, which tells the renderer their chunks are unchanged) of the others.
+        self.parts = tuple(
+            old if inputs(m, previous.snap) == inputs(m, self.snap) else fragment(m, self.snap)
+            for m, old in zip(JOB_METRICS, previous.parts, strict=True)
+        )
 
 
 class Renderer:
