@@ -14,6 +14,8 @@ time, or a hash of its first and last 64 KiB).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Generator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +26,15 @@ from runner.db import Database
 from runner.events import RejectRecord
 from runner.jobs import paths, targets
 from runner.jobs.csvsource import Batch, CsvReader, Failure
+from runner.jobs.gcpause import fewer_collections
+from runner.jobs.prefetch import Prefetch
 from runner.jobs.rows import Converted, RowConverter, format_record
 from runner.jobs.specs import ImportJob
 from runner.jobs.targets import TableWriter, TargetError
 from runner.states import Level
 
 STATE_VERSION = 1
+Chunk = tuple[Batch, Converted]
 _SAMPLE = 64 * 1024
 
 
@@ -75,7 +80,9 @@ def execute(job: ImportJob, ctx: JobContext) -> None:
             table = targets.prepare(db, job.target, job.columns, own=own)
         except TargetError as exc:
             raise JobFailed(f"target: {exc}") from None
-        ImportRun(job, ctx, source, db, own, TableWriter(table, job.target)).run()
+        writer = TableWriter(table, job.target, db.dialect)
+        with fewer_collections():
+            ImportRun(job, ctx, source, db, own, writer).run()
     finally:
         if not own:
             db.dispose()
@@ -129,17 +136,34 @@ class ImportRun:
             if converter is None:
                 self._finish_empty(reader)
                 return
-            while True:
+
+            def produce() -> Chunk:
                 batch = reader.read(self.job.chunk_rows)
-                self._check_unchanged()
-                self._commit(batch, converter.convert(batch.records, batch.lines))
-                if batch.eof:
-                    break
+                return batch, converter.convert(batch.records, batch.lines)
+
+            with closing(self._chunks(produce)) as chunks:
+                for batch, converted in chunks:
+                    self._check_unchanged()
+                    self._commit(batch, converted)
         self.ctx.journal(
             Level.INFO,
             f"imported {self.state['rows']} rows from {self.job.source.path} "
             f"({self.state['records']} records read, {self.state['rejects']} rejected)",
         )
+
+    def _chunks(self, produce: Callable[[], Chunk]) -> Generator[Chunk, None, None]:
+        """Chunk after chunk. Into PostgreSQL the next chunk is read and validated while the
+        server works on the current one; SQLite and PyMySQL work under the GIL, so a second
+        thread would only slow them (and hold SQLite's write lock longer)."""
+        if self.writer.output == "copy":
+            with Prefetch(produce, lambda chunk: chunk[0].eof) as chunks:
+                yield from chunks
+            return
+        while True:
+            chunk = produce()
+            yield chunk
+            if chunk[0].eof:
+                return
 
     def _converter(self, reader: CsvReader) -> RowConverter | None:
         """The row converter, once the header (or the first record's width) is known."""
@@ -149,7 +173,8 @@ class ImportRun:
                 return None
             self.state["width"] = width
         positions = self._positions(self.state["header"], self.state["width"])
-        return RowConverter(self.job.columns, positions, self.state["width"], self.job.source)
+        width, fmt = self.state["width"], self.job.source
+        return RowConverter(self.job.columns, positions, width, fmt, self.writer.output)
 
     def _read_layout(self, reader: CsvReader) -> int | None:
         if self.job.source.header:

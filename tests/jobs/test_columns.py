@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runner.jobs.columns import Invalid, checker
+from runner.jobs.fastrows import Output, copy_line
 from runner.jobs.rows import RowConverter, RowError
 from runner.jobs.specs import Column, CsvFormat
 from runner.states import RejectReason
@@ -118,8 +119,8 @@ def test_pattern_rejects_non_matching_with_pattern() -> None:
     assert reason_of("AB1234", **options) is RejectReason.LENGTH
 
 
-def converter(*cols: Column) -> RowConverter:
-    return RowConverter(list(cols), list(range(len(cols))), len(cols), CsvFormat())
+def converter(*cols: Column, output: Output = "tuple") -> RowConverter:
+    return RowConverter(list(cols), list(range(len(cols))), len(cols), CsvFormat(), output)
 
 
 def test_row_required_default_and_null() -> None:
@@ -201,16 +202,30 @@ FIELD = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(FIELD, min_size=len(ALL_TYPES), max_size=len(ALL_TYPES)))
 def test_fast_path_agrees_with_field_by_field_checks(record: list[str]) -> None:
-    convert = converter(*ALL_TYPES)
-    try:
-        expected: Any = convert.check(record)
-    except RowError as exc:
-        expected = (exc.field, exc.reason)
-    done = convert.convert([record], [1])
-    if done.rows:
-        assert done.rows == [expected]
-    else:
-        assert [(r.field, r.reason) for r in done.rejects] == [expected]
+    for output in ("tuple", "copy"):
+        convert = converter(*ALL_TYPES, output=output)
+        try:
+            values = convert.check(record)
+            assert values is not None
+            expected: Any = values if output == "tuple" else copy_line(values)
+        except RowError as exc:
+            expected = (exc.field, exc.reason)
+        done = convert.convert([record], [1])
+        if done.rows:
+            assert done.rows == [expected]
+        else:
+            assert [(r.field, r.reason) for r in done.rejects] == [expected]
+
+
+def test_copy_output_escapes_text_and_writes_null() -> None:
+    convert = converter(
+        column(name="a", type="text"),
+        column(name="b", type="enum", choices=["x\ty"]),
+        column(name="c", type="integer"),
+        output="copy",
+    )
+    assert convert.fast(["tab\there\nnew\\", "x\ty", ""]) == "tab\\there\\nnew\\\\\tx\\ty\t\\N\n"
+    assert convert.fast(["a\tb", "x\ty", "1"]) == "a\\tb\tx\\ty\t1\n"
 
 
 def test_fast_path_takes_plainly_valid_records() -> None:
