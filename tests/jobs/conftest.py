@@ -73,7 +73,7 @@ class Env:
             fence,
             utcnow,
             stopping=stopping,
-            data_dirs=(str(self.data),),
+            data_dirs=tuple(str(Path(d).resolve()) for d in cfg.runner.data_dirs),
             config=cfg,
         )
 

@@ -289,3 +289,65 @@ def test_import_file_changed_while_running_fails(env: Env) -> None:
     assert env.start(cfg, "imp", stop=True) is Status.SERVER_STOPPED
     os.utime(path, ns=(1, 1))
     assert env.start(cfg, "imp") is Status.FINISHED_WITH_ERRORS
+
+
+def test_import_value_the_database_refuses_is_a_database_reject(env: Env) -> None:
+    with env.db.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE people (id INTEGER, code VARCHAR(3))")
+    path = env.data / "codes.csv"
+    path.write_text("id,code\n1,abc\n2,abcdef\n3,xyz\n")
+    columns = [{"name": "id", "type": "integer"}, {"name": "code"}]
+    assert env.start(env.config(job(path, columns=columns, target={"table": "people"})), "imp") is (
+        Status.FINISHED
+    )
+    if env.db.dialect == "sqlite":  # SQLite does not enforce VARCHAR lengths
+        assert env.rows("people", "id") == [(1,), (2,), (3,)]
+        return
+    assert env.rows("people", "id", "code") == [(1, "abc"), (3, "xyz")]
+    [reject] = env.reject_rows()
+    assert (reject.line, reject.reason, reject.record) == (3, "database", "2,abcdef")
+    assert "too long" in reject.message.lower()
+
+
+def test_import_into_a_named_server_database_resumes_by_upsert(
+    env: Env, backend: str, server_databases: Any, tmp_path: Path
+) -> None:
+    other = (
+        f"sqlite:///{tmp_path / 'target.db'}"
+        if backend == "sqlite"
+        else server_databases.url(backend, "_target")
+    )
+    path = env.data / "x.csv"
+    path.write_text("id,name\n" + "".join(f"{i},n{i}\n" for i in range(1, 31)))
+    columns = [{"name": "id", "type": "integer"}, {"name": "name"}]
+    target = {"table": "people", "create": True, "database": "wh", "mode": "upsert", "key": ["id"]}
+    spec = job(path, columns=columns, target=target, chunk_rows=10)
+    cfg = env.config(spec, databases={"wh": {"url": other}})
+    engine = sa.create_engine(other)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS people")
+    try:
+        assert env.start(cfg, "imp", stop=True) is Status.SERVER_STOPPED
+        assert env.start(cfg, "imp") is Status.FINISHED
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql("SELECT id FROM people ORDER BY id").all()
+        assert [r[0] for r in rows] == list(range(1, 31))
+        assert env.last_run().records == 30
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS people")
+        engine.dispose()
+
+
+def test_import_stores_each_type_as_the_database_reads_it(env: Env) -> None:
+    path = env.data / "types.csv"
+    path.write_text(
+        "id,name,amount,country,code,active,born,seen,score\n"
+        "1,Ann,-0.5,FR,AB12,yes,2024-02-29,2024-02-29 23:59:59.5,1e3\n"
+        "2,Bo,7,DE,CD34,0,1900-01-01,1999-12-31T00:00:00,-0.25\n"
+    )
+    assert env.start(env.config(job(path)), "imp") is Status.FINISHED
+    assert env.rows("people", "id", "amount", "active", "born", "seen", "score") == [
+        (1, -0.5, 1, "2024-02-29", "2024-02-29 23:59:59.500000", 1000.0),
+        (2, 7.0, 0, "1900-01-01", "1999-12-31 00:00:00", -0.25),
+    ]
