@@ -60,7 +60,9 @@ def transition(
     ``fence`` makes the move conditional on the runner's claim; ``claim_by`` takes a new
     claim (a runner starting the run), bumping the attempt number.
     """
-    run = _load(session, run_id)
+    # Lock the run first: a second request waits here, then sees the first one's outcome.
+    # (Left to the UPDATE, MariaDB may search the status index and deadlock two requests.)
+    run = _load(session, run_id, latest=True)
     current = Status(run.status)
     if fence is not None and not _holds(run, fence):
         raise _lost(fence)
@@ -87,8 +89,10 @@ def execute_dml(session: Session, statement: Executable) -> CursorResult[Any]:
 
 def _load(session: Session, run_id: int, *, latest: bool = False) -> Run:
     # ``latest``: a locking read, which sees the newest committed row even where the
-    # transaction reads from a snapshot (MariaDB's REPEATABLE READ).
-    run = session.get(Run, run_id, populate_existing=True, with_for_update=latest)
+    # transaction reads from a snapshot (MariaDB's REPEATABLE READ). PostgreSQL takes the
+    # lock an UPDATE of the run takes anyway (FOR NO KEY UPDATE); SQLite has no row locks.
+    lock = {"key_share": True} if latest else None
+    run = session.get(Run, run_id, populate_existing=True, with_for_update=lock)
     if run is None:
         raise LookupError(f"run {run_id} does not exist")
     return run
