@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -105,13 +104,6 @@ class Ticker:
     def __call__(self) -> datetime:
         self.now += self.step
         return self.now
-
-
-def pairs() -> Iterator[tuple[Status, Status]]:
-    """Every (from, to) pair of statuses."""
-    for current in Status:
-        for target in Status:
-            yield current, target
 
 
 EXAMPLE_JOBS: list[dict[str, Any]] = [
