@@ -33,7 +33,7 @@ def _create_fired_run(session: Session, fire: Fire, now: datetime) -> str:
     job = job_by_name(session, fire.job_name)
     if job is None:
         return f"{fire.job_name}: fire at {fire.key} ignored: job not in the database"
-    latest = lifecycle.latest_run(session, job)
+    latest = lifecycle.lock_job(session, job)
     if latest is not None and latest.status == Status.SERVER_STOPPED.value:
         # Interrupted by infrastructure, not by a person: the schedule restarts it from its
         # last checkpoint. A paused run stays paused until someone resumes it.

@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from rich.markup import escape
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from runner import __version__, commands, logs
@@ -17,7 +18,7 @@ from runner.config import Config, ConfigError, load
 from runner.control import Refused, UnknownJob
 from runner.db import config_secrets, redact
 from runner.lock import RunnerLockError
-from runner.output import console
+from runner.output import errors
 
 Command = Callable[[Config, argparse.Namespace], int]
 
@@ -135,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _fail(message: str, code: int, args: argparse.Namespace, secrets: list[str]) -> int:
     if args.log_level == "debug":
         logging.getLogger("jobmon").exception("%s", message)
-    console.print(f"[red]error:[/] {redact(message, secrets)}", highlight=False, markup=True)
+    errors.print(f"[red]error:[/] {escape(redact(message, secrets))}")
     return code
 
 

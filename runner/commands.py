@@ -125,8 +125,9 @@ def _job_and_run(db: Database, name: str, run_id: int | None) -> tuple[Job, Run]
             raise control.UnknownJob(f"no job named {name!r} in the config")
         run = views.find_run(session, job, run_id)
     if run is None:
-        which = f"run {run_id}" if run_id is not None else "any run yet"
-        raise control.UnknownJob(f"job {name!r} has no {which}")
+        if run_id is not None:
+            raise control.UnknownJob(f"job {name!r} has no run {run_id}")
+        raise control.UnknownJob(f"job {name!r} has not run yet")
     return job, run
 
 

@@ -35,7 +35,7 @@ def start(db: Database, name: str, now: datetime) -> tuple[Run, bool]:
     """
     with db.write() as session:
         job = _job(session, name)
-        latest = lifecycle.latest_run(session, job)
+        latest = lifecycle.lock_job(session, job)
         if latest is not None and Status(latest.status) in RESTARTABLE:
             return _move(session, job, latest, Status.RUNNING, "resume", now), True
         if latest is not None and Status(latest.status) not in FINAL:

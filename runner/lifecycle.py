@@ -232,11 +232,26 @@ def create_run(
     return _load(session, run_id)
 
 
-def latest_run(session: Session, job: Job) -> Run | None:
-    """The job's latest run, or None if it never ran."""
+def latest_run(session: Session, job: Job, *, locked: bool = False) -> Run | None:
+    """The job's latest run, or None if it never ran (``locked``: as last committed)."""
     if job.latest_run_id is None:
         return None
-    return session.get(Run, job.latest_run_id, populate_existing=True)
+    lock = {"key_share": True} if locked else None
+    return session.get(Run, job.latest_run_id, populate_existing=True, with_for_update=lock)
+
+
+def lock_job(session: Session, job: Job) -> Run | None:
+    """Take the job's turn to create or restart runs; its latest run as last committed.
+
+    Whoever decides from the latest run whether to create one (a fire, ``jobmon start``) must
+    hold this until commit, or a fire and a start at the same moment could both create one.
+    The totals row is locked first, as status changes do, so the two cannot deadlock.
+    """
+    session.execute(
+        select(job_totals.c.job_id).where(job_totals.c.job_id == job.id).with_for_update()
+    )
+    session.refresh(job, with_for_update=True)
+    return latest_run(session, job, locked=True)
 
 
 def runs_in(session: Session, statuses: frozenset[Status]) -> list[Run]:
