@@ -183,3 +183,11 @@ def test_check_config_exit_codes(
     ]
     assert all(line.startswith(f"{bad}: ") for line in lines)
     assert SECRET not in out + err
+
+
+def test_load_duplicate_key_is_an_error_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "dup.yaml"
+    path.write_text("database:\n  url: sqlite:///a.db\n  url: sqlite:///b.db\n")
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    assert caught.value.problems == ["not valid YAML: duplicate key 'url' (line 3, column 3)"]
