@@ -6,7 +6,7 @@ and, on the same file in the same run, measures:
 - PostgreSQL: ``COPY ... FROM STDIN`` through psycopg's ``cursor.copy`` (``write_row`` of each
   parsed record, no validation), then a jobmon import of the same file into the same server;
 - SQLite: the standard library's ``executemany`` of the parsed records in one transaction,
-  then a jobmon import into a fresh database;
+  then a jobmon import, both into the same database file with jobmon's settings (WAL);
 - while each jobmon import runs, another process loops over run transitions of another job
   in the same jobmon database and reports the longest one (imports commit in chunks, so no
   other job should wait long);
@@ -167,9 +167,23 @@ def copy_baseline(db: Database, path: Path) -> float:
 
 
 def bench_sqlite(path: Path, rows: int, work: Path) -> None:
+    url = f"sqlite:///{work / 'jobmon.db'}"
+    db = Database(url)
+    upgrade(db)
+    baseline = executemany_baseline(work / "jobmon.db", path)
+    assert count_rows(db, "baseline") == rows
+    seconds, longest = timed_import(job_config(url, path.parent, path, "imported"), db)
+    assert count_rows(db, "imported") == rows
+    db.dispose()
+    report("SQLite", rows, "stdlib executemany", baseline, seconds, longest)
+
+
+def executemany_baseline(database: Path, path: Path) -> float:
+    """Into the same database file, with the settings jobmon uses (WAL, synchronous=NORMAL)."""
     import sqlite3
 
-    base = sqlite3.connect(work / "baseline.db", isolation_level=None)
+    base = sqlite3.connect(database, isolation_level=None)
+    base.execute("PRAGMA synchronous = NORMAL")
     base.execute(BASELINE_TABLE.format(name="baseline"))
     began = time.perf_counter()
     with path.open(newline="", encoding="utf-8") as source:
@@ -178,16 +192,9 @@ def bench_sqlite(path: Path, rows: int, work: Path) -> None:
         base.execute("BEGIN")
         base.executemany("INSERT INTO baseline VALUES (?, ?, ?, ?, ?, ?, ?, ?)", records)
         base.execute("COMMIT")
-    baseline = time.perf_counter() - began
-    assert base.execute("SELECT count(*) FROM baseline").fetchone()[0] == rows
+    seconds = time.perf_counter() - began
     base.close()
-    url = f"sqlite:///{work / 'jobmon.db'}"
-    db = Database(url)
-    upgrade(db)
-    seconds, longest = timed_import(job_config(url, path.parent, path, "imported"), db)
-    assert count_rows(db, "imported") == rows
-    db.dispose()
-    report("SQLite", rows, "stdlib executemany", baseline, seconds, longest)
+    return seconds
 
 
 def report(

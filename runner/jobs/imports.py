@@ -14,7 +14,7 @@ time, or a hash of its first and last 64 KiB).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from runner.context import JobContext, JobFailed
 from runner.db import Database
 from runner.events import RejectRecord
 from runner.jobs import paths, targets
+from runner.jobs.convertproc import ChildFailed, Chunk, Plan, ProcessChunks
 from runner.jobs.csvsource import Batch, CsvReader, Failure
 from runner.jobs.gcpause import fewer_collections
 from runner.jobs.prefetch import Prefetch
@@ -34,7 +35,8 @@ from runner.jobs.targets import TableWriter, TargetError
 from runner.states import Level
 
 STATE_VERSION = 1
-Chunk = tuple[Batch, Converted]
+# Files (the part left to read) at least this large are read by a child process.
+PARALLEL_MIN_BYTES = 8 * 2**20
 _SAMPLE = 64 * 1024
 
 
@@ -132,16 +134,11 @@ class ImportRun:
         with CsvReader(
             self.source, self.job.source, offset=self.state["offset"], line=self.state["line"]
         ) as reader:
-            converter = self._converter(reader)
-            if converter is None:
+            positions = self._layout(reader)
+            if positions is None:
                 self._finish_empty(reader)
                 return
-
-            def produce() -> Chunk:
-                batch = reader.read(self.job.chunk_rows)
-                return batch, converter.convert(batch.records, batch.lines)
-
-            with closing(self._chunks(produce)) as chunks:
+            with closing(self._chunks(reader, positions)) as chunks:
                 for batch, converted in chunks:
                     self._check_unchanged()
                     self._commit(batch, converted)
@@ -151,13 +148,37 @@ class ImportRun:
             f"({self.state['records']} records read, {self.state['rejects']} rejected)",
         )
 
-    def _chunks(self, produce: Callable[[], Chunk]) -> Generator[Chunk, None, None]:
-        """Chunk after chunk. Into PostgreSQL the next chunk is read and validated while the
-        server works on the current one; SQLite and PyMySQL work under the GIL, so a second
-        thread would only slow them (and hold SQLite's write lock longer)."""
-        if self.writer.output == "copy":
-            with Prefetch(produce, lambda chunk: chunk[0].eof) as chunks:
-                yield from chunks
+    def _chunks(self, reader: CsvReader, positions: list[int]) -> Generator[Chunk, None, None]:
+        """Chunk after chunk, read and validated while the previous one is written: by a
+        child process for large files, else here (in a second thread for PostgreSQL, whose
+        driver waits for the server without the GIL; SQLite and PyMySQL work under the GIL,
+        where a second thread would only slow them and hold SQLite's write lock longer)."""
+        width, fmt, output = self.state["width"], self.job.source, self.writer.output
+        if self.state["source"]["size"] - self.state["offset"] >= PARALLEL_MIN_BYTES:
+            plan = Plan(
+                self.job.model_dump(by_alias=True),
+                str(self.source),
+                self.state["offset"],
+                self.state["line"],
+                positions,
+                width,
+                output,
+            )
+            with ProcessChunks(plan) as chunks:
+                try:
+                    yield from chunks
+                except ChildFailed as exc:
+                    raise JobFailed(f"reading {self.job.source.path}: {exc}") from None
+            return
+        converter = RowConverter(self.job.columns, positions, width, fmt, output)
+
+        def produce() -> Chunk:
+            batch = reader.read(self.job.chunk_rows)
+            return batch, converter.convert(batch.records, batch.lines)
+
+        if output == "copy":
+            with Prefetch(produce, lambda chunk: chunk[0].eof) as prefetched:
+                yield from prefetched
             return
         while True:
             chunk = produce()
@@ -165,16 +186,14 @@ class ImportRun:
             if chunk[0].eof:
                 return
 
-    def _converter(self, reader: CsvReader) -> RowConverter | None:
-        """The row converter, once the header (or the first record's width) is known."""
+    def _layout(self, reader: CsvReader) -> list[int] | None:
+        """Each column's field position, once the header (or first record) is known."""
         if self.state["width"] is None:
             width = self._read_layout(reader)
             if width is None:
                 return None
             self.state["width"] = width
-        positions = self._positions(self.state["header"], self.state["width"])
-        width, fmt = self.state["width"], self.job.source
-        return RowConverter(self.job.columns, positions, width, fmt, self.writer.output)
+        return self._positions(self.state["header"], self.state["width"])
 
     def _read_layout(self, reader: CsvReader) -> int | None:
         if self.job.source.header:
@@ -254,17 +273,10 @@ class ImportRun:
     ) -> int:
         refused = self.writer.write(session, converted.rows)
         rejects = [_failure_reject(f) for f in batch.failures] + converted.rejects
+        texts = self._refused_texts(converted, [r.index for r in refused])
         for refusal in refused:
-            record = converted.records[refusal.index]
-            rejects.append(
-                RejectRecord(
-                    converted.lines[refusal.index],
-                    format_record(record, self.job.source),
-                    None,
-                    refusal.reason,
-                    refusal.message,
-                )
-            )
+            line = converted.lines[refusal.index]
+            rejects.append(RejectRecord(line, texts[line], None, refusal.reason, refusal.message))
         rejects.sort(key=lambda r: r.line)
         for reject in rejects:
             self.ctx.reject(reject.line, reject.record, reject.field, reject.reason, reject.message)
@@ -274,6 +286,27 @@ class ImportRun:
         state["rows"] += len(converted.rows) - len(refused)
         state["rejects"] += len(rejects)
         return len(converted.rows) - len(refused)
+
+    def _refused_texts(self, converted: Converted, indices: list[int]) -> dict[int, str]:
+        """The source text of refused rows, by line (read again from the chunk's start when
+        the records stayed in the reading process)."""
+        lines = {converted.lines[i] for i in indices}
+        if converted.records:
+            return {
+                converted.lines[i]: format_record(converted.records[i], self.job.source)
+                for i in indices
+            }
+        texts: dict[int, str] = {}
+        start, first = self.state["offset"], self.state["line"]
+        with CsvReader(self.source, self.job.source, offset=start, line=first) as reader:
+            while lines - texts.keys():
+                batch = reader.read(1000, fast=False)
+                for line, record in zip(batch.lines, batch.records, strict=True):
+                    if line in lines:
+                        texts[line] = format_record(record, self.job.source)
+                if batch.eof:
+                    break
+        return texts
 
 
 def _failure_reject(failure: Failure) -> RejectRecord:

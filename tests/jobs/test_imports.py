@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from runner.jobs.rejects_csv import write_rejects_csv
 from runner.states import Status
-from tests.jobs.conftest import Env
+from tests.jobs.conftest import Env, drop_user_tables
 
 COLUMNS: list[dict[str, Any]] = [
     {"name": "id", "type": "integer", "required": True},
@@ -351,3 +351,23 @@ def test_import_stores_each_type_as_the_database_reads_it(env: Env) -> None:
         (1, -0.5, 1, "2024-02-29", "2024-02-29 23:59:59.500000", 1000.0),
         (2, 7.0, 0, "1900-01-01", "1999-12-31 00:00:00", -0.25),
     ]
+
+
+@pytest.fixture
+def in_child_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read and validate every file in a child process, as large files are."""
+    from runner.jobs import imports
+
+    monkeypatch.setattr(imports, "PARALLEL_MIN_BYTES", 0)
+
+
+@pytest.mark.usefixtures("in_child_process")
+def test_import_in_child_process_keeps_rows_and_rejects(env: Env) -> None:
+    test_import_keeps_valid_rows_and_rejects_each_bad_record(env)
+    drop_user_tables(env.db)
+    test_import_database_refusals_are_rejected_alone(env)
+
+
+@pytest.mark.usefixtures("in_child_process")
+def test_import_in_child_process_stops_and_resumes(env: Env) -> None:
+    test_import_stopped_then_resumed_imports_every_row_once(env)

@@ -1,0 +1,52 @@
+"""The reading process: chunks over a pipe, and a clear error when it cannot read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runner.jobs.convertproc import ChildFailed, Plan, ProcessChunks
+from runner.jobs.specs import ImportJob
+
+JOB = ImportJob.model_validate(
+    {
+        "name": "imp",
+        "kind": "import",
+        "source": {"path": "x.csv", "header": False},
+        "target": {"table": "t"},
+        "columns": [{"name": "id", "type": "integer"}],
+        "chunk_rows": 2,
+    }
+).model_dump(by_alias=True)
+
+
+def test_child_sends_chunks_with_offsets_rows_and_rejects(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("1\n2\nx\n4\n5\n")
+    with ProcessChunks(Plan(JOB, str(path), 0, 0, [0], 1, "tuple")) as chunks:
+        got = [(b.line, b.offset, b.eof, c.rows, [r.line for r in c.rejects]) for b, c in chunks]
+    assert got == [
+        (2, 4, False, [("1",), ("2",)], []),
+        (4, 8, False, [("4",)], [3]),
+        (5, 10, True, [("5",)], []),
+    ]
+
+
+def test_child_that_cannot_read_fails_clearly(tmp_path: Path) -> None:
+    missing = str(tmp_path / "gone.csv")
+    with (
+        ProcessChunks(Plan(JOB, missing, 0, 0, [0], 1, "copy")) as chunks,
+        pytest.raises(ChildFailed, match="FileNotFoundError"),
+    ):
+        list(chunks)
+
+
+def test_child_is_ended_when_closed_early(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("".join(f"{i}\n" for i in range(100_000)))
+    chunks = ProcessChunks(Plan(JOB, str(path), 0, 0, [0], 1, "copy"))
+    first = next(iter(chunks))
+    assert first[1].rows == ["0\n", "1\n"]
+    chunks.close()
+    assert chunks._proc.returncode is not None
