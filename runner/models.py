@@ -10,7 +10,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
-    Float,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -79,7 +79,7 @@ class Job(Base):
     kind: Mapped[str] = mapped_column(String(32))
     schedule: Mapped[str] = mapped_column(String(200), default="")
     max_rejects: Mapped[int | None]
-    max_duration_seconds: Mapped[float | None] = mapped_column(Float)
+    max_duration_seconds: Mapped[float | None] = mapped_column(Double)
     next_run_at: Mapped[datetime | None]
     latest_run_id: Mapped[int | None]
     status: Mapped[str] = mapped_column(status_column(), default=Status.EDITING.value)
@@ -193,7 +193,7 @@ job_totals = Table(
     *(_counter(journal_column(lv)) for lv in Level),
     *(_counter(bucket_column(b)) for b in DURATION_BUCKETS),
     _counter("duration_count"),
-    Column("duration_sum", Float, nullable=False, default=0.0, server_default="0"),
+    Column("duration_sum", Double, nullable=False, default=0.0, server_default="0"),
     Column("last_start_at", UTCDateTime()),
     Column("last_success_at", UTCDateTime()),
     Column("last_failure_at", UTCDateTime()),
