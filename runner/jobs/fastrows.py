@@ -46,9 +46,20 @@ class ColumnPlan:
     default: str | None
 
 
-# Tab, CR and LF are not printable: two cheap tests instead of four.
+# Text checks: the length limit (when there is one), no NUL, and for COPY the escapes. Tab,
+# CR, LF and NUL are not printable: two cheap tests find every value that needs a look.
+_LENGTH = """\
+            if len(v) > _n{i}:
+                return None
+"""
+_NUL = """\
+            if '\\x00' in v:
+                return None
+"""
 _ESCAPE = """\
             if '\\\\' in v or not v.isprintable():
+                if '\\x00' in v:
+                    return None
                 v = _esc(v)
 """
 _TEMPLATES: dict[str, str] = {
@@ -78,14 +89,12 @@ _TEMPLATES: dict[str, str] = {
             o{i} = v
 """,
     "text": """\
-            if '\\x00' in v or len(v) > _n{i}:
-                return None
-{escape}            o{i} = v
+{check}{escape}            o{i} = v
 """,
     "pattern": """\
-            if '\\x00' in v or len(v) > _n{i} or _m{i}(v) is None:
+            if _m{i}(v) is None:
                 return None
-{escape}            o{i} = v
+{check}{escape}            o{i} = v
 """,
     "enum": """\
             o{i} = _c{i}.get(v)
@@ -127,8 +136,8 @@ def _stored(value: str | None, output: Output) -> str | None:
 def _constants(i: int, plan: ColumnPlan, output: Output) -> dict[str, Any]:
     col = plan.column
     names: dict[str, Any] = {f"_d{i}": _stored(plan.default, output), f"_k{i}": plan.check}
-    if col.type in ("text", "pattern"):
-        names[f"_n{i}"] = col.max_length if col.max_length is not None else float("inf")
+    if col.max_length is not None:
+        names[f"_n{i}"] = col.max_length
     if col.type == "pattern":
         assert col.pattern is not None
         names[f"_m{i}"] = re.compile(col.pattern).fullmatch
@@ -143,12 +152,14 @@ def _constants(i: int, plan: ColumnPlan, output: Output) -> dict[str, Any]:
 
 def _column_code(i: int, plan: ColumnPlan, output: Output) -> list[str]:
     body = _TEMPLATES[_template(plan.column)]
+    check = _LENGTH.format(i=i) if plan.column.max_length is not None else ""
+    check += _NUL if output == "tuple" else ""
     escape = _ESCAPE if output == "copy" else ""
     empty = "            return None" if plan.column.required else f"            o{i} = _d{i}"
     return [
         f"        v = f[{int(plan.position)}]",
         "        if v:",
-        body.format(i=i, escape=escape).rstrip("\n"),
+        body.format(i=i, check=check, escape=escape).rstrip("\n"),
         "        else:",
         empty,
     ]

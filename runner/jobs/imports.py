@@ -149,12 +149,14 @@ class ImportRun:
         )
 
     def _chunks(self, reader: CsvReader, positions: list[int]) -> Generator[Chunk, None, None]:
-        """Chunk after chunk, read and validated while the previous one is written: by a
-        child process for large files, else here (in a second thread for PostgreSQL, whose
-        driver waits for the server without the GIL; SQLite and PyMySQL work under the GIL,
-        where a second thread would only slow them and hold SQLite's write lock longer)."""
+        """Chunk after chunk. Into PostgreSQL, the next chunk is read and validated while the
+        server works on the current one: by a child process for large files, else by a second
+        thread (psycopg waits for the server without the GIL). Into SQLite and MariaDB the
+        driver's own work is the larger part and happens in this process under the GIL: a
+        second thread or process only adds to it (and would hold SQLite's write lock longer)."""
         width, fmt, output = self.state["width"], self.job.source, self.writer.output
-        if self.state["source"]["size"] - self.state["offset"] >= PARALLEL_MIN_BYTES:
+        remaining = self.state["source"]["size"] - self.state["offset"]
+        if output == "copy" and remaining >= PARALLEL_MIN_BYTES:
             plan = Plan(
                 self.job.model_dump(by_alias=True),
                 str(self.source),
