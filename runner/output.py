@@ -28,7 +28,7 @@ STYLES = {
 
 # Piped output is not cut at 80 columns: scripts and logs get whole values.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
-errors = Console(stderr=True, highlight=False)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def status_text(status: Status) -> str:
