@@ -10,7 +10,7 @@ and, on the same file in the same run, measures:
 - while each jobmon import runs, another process loops over run transitions of another job
   in the same jobmon database and reports the longest one (imports commit in chunks, so no
   other job should wait long);
-- peak RSS of a jobmon import (SQLite) in a child process, for two file sizes.
+- peak RSS of a jobmon import in a child process, for two file sizes, on both databases.
 
     python bench/import_bench.py [--rows 1000000] [--rss-rows 1000000 5000000]
                                  [--postgresql URL] [--skip-postgresql] [--skip-rss]
@@ -26,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -126,12 +128,22 @@ def timed_import(cfg: Config, db: Database) -> tuple[float, float]:
     return seconds, longest
 
 
-def bench_postgresql(path: Path, rows: int, admin: str) -> None:
+@contextmanager
+def postgresql_database(admin: str) -> Iterator[str]:
+    """A scratch database on the server, dropped at the end; its URL."""
     name = f"jobmon_bench_{os.getpid()}"
     engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    url = sa.make_url(admin).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield sa.make_url(admin).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        engine.dispose()
+
+
+def bench_postgresql(path: Path, rows: int, url: str) -> None:
     db = Database(url)
     try:
         upgrade(db)
@@ -140,11 +152,11 @@ def bench_postgresql(path: Path, rows: int, admin: str) -> None:
         seconds, longest = timed_import(job_config(url, path.parent, path, "imported"), db)
         assert count_rows(db, "imported") == rows
         report("PostgreSQL", rows, "COPY (psycopg cursor.copy)", baseline, seconds, longest)
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE baseline")
+            conn.exec_driver_sql("DROP TABLE imported")
     finally:
         db.dispose()
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        engine.dispose()
 
 
 def copy_baseline(db: Database, path: Path) -> float:
@@ -207,34 +219,38 @@ def report(
     print(f"  {'longest transition of another job':40s} {longest * 1000:10.0f} ms")
 
 
-def peak_rss(path: Path, work: Path) -> int:
-    """Peak RSS (KiB) of a child process that imports ``path`` into a fresh SQLite file."""
-    child = subprocess.Popen([sys.executable, __file__, "--child-import", str(path), str(work)])
+def peak_rss(path: Path, url: str) -> int:
+    """Peak RSS (KiB) of a child process that imports ``path`` into the database at ``url``
+    (with its own reading process, if it starts one: wait4 counts waited-for descendants)."""
+    child = subprocess.Popen([sys.executable, __file__, "--child-import", str(path), url])
     _pid, status, usage = os.wait4(child.pid, 0)
     if status != 0:
         raise SystemExit("the child import failed")
     return int(usage.ru_maxrss)
 
 
-def bench_rss(sizes: list[int], work: Path) -> None:
-    print("Peak RSS of an import (SQLite, child process)")
+def bench_rss(sizes: list[int], work: Path, urls: dict[str, str]) -> None:
+    print("Peak RSS of an import in a child process")
+    print("(PostgreSQL: the larger of that process and its reading process)")
     for rows in sizes:
         path = work / f"rss-{rows}.csv"
         generate(path, rows)
         size = path.stat().st_size / 2**20
-        print(f"  {rows:>10,} rows ({size:7.0f} MiB): {peak_rss(path, work) / 1024:8.0f} MiB")
+        for name, url in urls.items():
+            rss = peak_rss(path, url) / 1024
+            print(f"  {name:10s} {rows:>10,} rows ({size:4.0f} MiB file): {rss:5.0f} MiB")
         path.unlink()
 
 
-def child_import(path: str, work: str) -> None:
-    target = Path(work) / f"rss-{os.getpid()}.db"
-    db = Database(f"sqlite:///{target}")
+def child_import(path: str, url: str) -> None:
+    db = Database(url)
     upgrade(db)
-    cfg = job_config(f"sqlite:///{target}", Path(path).parent, Path(path), "imported")
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS imported")
+    cfg = job_config(url, Path(path).parent, Path(path), "imported")
     if run_once(cfg, db, "bench-import").value != "finished":
         raise SystemExit(1)
     db.dispose()
-    target.unlink()
 
 
 def child_transitions(url: str) -> None:
@@ -267,16 +283,19 @@ def main() -> None:
         return child_import(*args.child_import)
     if args.child_transitions:
         return child_transitions(args.child_transitions)
-    with tempfile.TemporaryDirectory(prefix="jobmon-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="jobmon-bench-") as tmp, ExitStack() as stack:
         work = Path(tmp)
         path = work / "bench.csv"
         generate(path, args.rows)
         print(f"{path.stat().st_size / 2**20:.0f} MiB CSV, {args.rows:,} rows\n")
+        urls = {"SQLite": f"sqlite:///{work / 'rss.db'}"}
         if not args.skip_postgresql:
-            bench_postgresql(path, args.rows, args.postgresql)
+            url = stack.enter_context(postgresql_database(args.postgresql))
+            bench_postgresql(path, args.rows, url)
+            urls["PostgreSQL"] = url
         bench_sqlite(path, args.rows, work)
         if not args.skip_rss:
-            bench_rss(args.rss_rows, work)
+            bench_rss(args.rss_rows, work, urls)
 
 
 if __name__ == "__main__":
