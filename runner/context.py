@@ -23,6 +23,12 @@ from runner.lifecycle import Fence
 from runner.models import Run
 from runner.states import Cause, Level, RejectReason, Status
 
+# What a checkpoint does when a person asked the run to stop: the status it moves to, and why.
+STOP_AT_CHECKPOINT: dict[Status, tuple[Status, str]] = {
+    Status.PAUSING: (Status.PAUSED, "stopped at a checkpoint"),
+    Status.CANCELING: (Status.CANCELED, "stopped at a checkpoint"),
+}
+
 
 class Interrupted(Exception):
     """Raised by ``checkpoint()`` when the run must stop there; the run's status says why."""
@@ -140,39 +146,19 @@ class JobContext:
     def _stop_status(self, session: Session) -> Status | None:
         run = session.get(Run, self.run_id, populate_existing=True)
         assert run is not None
-        status = Status(run.status)
-        now = self.clock()
-        if status is Status.PAUSING:
-            lifecycle.transition(
-                session,
-                self.run_id,
-                Status.PAUSED,
-                cause=Cause.RUNNER,
-                now=now,
-                fence=self.fence,
-                reason="stopped at a checkpoint",
-            )
-            return Status.PAUSED
-        if status is Status.CANCELING:
-            lifecycle.transition(
-                session,
-                self.run_id,
-                Status.CANCELED,
-                cause=Cause.RUNNER,
-                now=now,
-                fence=self.fence,
-                reason="stopped at a checkpoint",
-            )
-            return Status.CANCELED
-        if self._stopping.is_set():
-            lifecycle.transition(
-                session,
-                self.run_id,
-                Status.SERVER_STOPPED,
-                cause=Cause.RUNNER,
-                now=now,
-                fence=self.fence,
-                reason="runner shutting down",
-            )
-            return Status.SERVER_STOPPED
-        return None
+        stop = STOP_AT_CHECKPOINT.get(Status(run.status))
+        if stop is None and self._stopping.is_set():
+            stop = (Status.SERVER_STOPPED, "runner shutting down")
+        if stop is None:
+            return None
+        target, reason = stop
+        lifecycle.transition(
+            session,
+            self.run_id,
+            target,
+            cause=Cause.RUNNER,
+            now=self.clock(),
+            fence=self.fence,
+            reason=reason,
+        )
+        return target
