@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -240,7 +241,8 @@ class ImportJob(JobBase):
         return self
 
 
-Scalar = str | int | float | bool
+# YAML reads 2024-01-31 as a date: filters take dates and times as they are.
+Scalar = str | int | float | bool | date | datetime
 Operator = Literal["=", "!=", "<", "<=", ">", ">=", "in", "not in", "is null", "is not null"]
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from runner.states import Status
 from tests.jobs.conftest import Env
@@ -82,6 +83,14 @@ def test_export_failure_leaves_no_file(env: Env) -> None:
     assert any("cannot be written as ascii: 'ë'" in line for line in env.journal())
     assert destination.read_text() == "previous export\n"
     assert list(destination.parent.iterdir()) == [destination]
+
+
+def test_export_filters_on_dates_read_from_yaml(env: Env) -> None:
+    fill(env)
+    condition = yaml.safe_load("{column: born, op: '>=', value: 2000-01-01}")
+    source = {"table": "customers", "columns": ["id"], "where": condition, "order_by": ["id"]}
+    assert env.start(env.config(job(env, source)), "exp") is Status.FINISHED
+    assert (env.data / "out" / "customers.csv").read_text() == "id\n1\n"
 
 
 def test_export_stopped_then_restarted_writes_the_whole_file(env: Env) -> None:
