@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from tests.promtools import tool
+from tests.spec import METRIC_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "alerts" / "jobmon.rules.yml"
@@ -23,31 +24,7 @@ DASHBOARDS = {
 }
 
 # SPEC.md §3: the metric names dashboards and alerts may use (histograms add their series).
-SPEC_METRICS = frozenset(
-    {
-        "jobmon_job_status",
-        "jobmon_jobs",
-        "jobmon_job_info",
-        "jobmon_job_runs_total",
-        "jobmon_job_transitions_total",
-        "jobmon_job_records_total",
-        "jobmon_job_rejected_records_total",
-        "jobmon_job_reject_limit",
-        "jobmon_job_last_run_rejected_records",
-        "jobmon_job_run_duration_seconds",
-        "jobmon_job_last_start_timestamp_seconds",
-        "jobmon_job_last_success_timestamp_seconds",
-        "jobmon_job_last_failure_timestamp_seconds",
-        "jobmon_job_heartbeat_timestamp_seconds",
-        "jobmon_job_next_run_timestamp_seconds",
-        "jobmon_job_max_duration_seconds",
-        "jobmon_journal_messages_total",
-        "jobmon_database_up",
-        "jobmon_scrape_duration_seconds",
-        "jobmon_scrape_errors_total",
-        "jobmon_build_info",
-    }
-)
+SPEC_METRICS = frozenset(METRIC_NAMES)
 SPEC_HISTOGRAMS = frozenset({"jobmon_job_run_duration_seconds"})
 SERIES_NAMES = SPEC_METRICS | {
     f"{name}{suffix}" for name in SPEC_HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")
