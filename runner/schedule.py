@@ -4,7 +4,7 @@ shortcuts, turned into APScheduler triggers. Times are UTC."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -17,7 +17,9 @@ SHORTCUTS = {
     "@weekly": "0 0 * * 0",
     "@monthly": "0 0 1 * *",
 }
-_EVERY = re.compile(r"@every\s+(\d+)\s*(s|m|h)")
+# "@every 30s", optionally shifted on its grid: "@every 30s offset 15s" fires at :15 and :45,
+# so jobs that depend on each other (an export of what an import loads) do not start together.
+_EVERY = re.compile(r"@every\s+(\d+)\s*(s|m|h)(?:\s+offset\s+(\d+)\s*(s|m|h))?")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
 # Interval schedules count from a fixed origin, so every runner computes the same fire times
 # and the database's unique (job, fire time) key makes exactly one run per fire.
@@ -36,7 +38,11 @@ def parse(schedule: str) -> BaseTrigger:
         seconds = int(every.group(1)) * _UNIT_SECONDS[every.group(2)]
         if seconds < 1:
             raise ScheduleError(f'invalid interval "{schedule}": must be at least 1s')
-        return IntervalTrigger(seconds=seconds, start_date=INTERVAL_ORIGIN, timezone=UTC)
+        offset = int(every.group(3) or 0) * _UNIT_SECONDS[every.group(4) or "s"]
+        if offset >= seconds:
+            raise ScheduleError(f'invalid interval "{schedule}": offset must be below the interval')
+        start = INTERVAL_ORIGIN + timedelta(seconds=offset)
+        return IntervalTrigger(seconds=seconds, start_date=start, timezone=UTC)
     if text.startswith("@every"):
         raise ScheduleError(f'invalid interval "{schedule}": use "@every N" with s, m or h')
     fields = SHORTCUTS.get(text, text).split()

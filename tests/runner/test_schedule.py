@@ -109,3 +109,14 @@ def test_parse_bad_schedules(text: str, message: str) -> None:
     with pytest.raises(ScheduleError) as error:
         schedule.parse(text)
     assert str(error.value).startswith(message), str(error.value)
+
+
+def test_parse_every_with_offset_shifts_the_grid() -> None:
+    trigger = schedule.parse("@every 30s offset 15s")
+    start = datetime(2026, 1, 1, 0, 0, 1, tzinfo=UTC)
+    assert trigger.get_next_fire_time(None, start) == datetime(2026, 1, 1, 0, 0, 15, tzinfo=UTC)
+
+
+def test_parse_every_offset_must_be_below_the_interval() -> None:
+    with pytest.raises(ScheduleError, match="offset must be below the interval"):
+        schedule.parse("@every 30s offset 30s")
