@@ -154,31 +154,19 @@ class ImportRun:
         thread (psycopg waits for the server without the GIL). Into SQLite and MariaDB the
         driver's own work is the larger part and happens in this process under the GIL: a
         second thread or process only adds to it (and would hold SQLite's write lock longer)."""
-        width, fmt, output = self.state["width"], self.job.source, self.writer.output
         remaining = self.state["source"]["size"] - self.state["offset"]
-        if output == "copy" and remaining >= PARALLEL_MIN_BYTES:
-            plan = Plan(
-                self.job.model_dump(by_alias=True),
-                str(self.source),
-                self.state["offset"],
-                self.state["line"],
-                positions,
-                width,
-                output,
-            )
-            with ProcessChunks(plan) as chunks:
-                try:
-                    yield from chunks
-                except ChildFailed as exc:
-                    raise JobFailed(f"reading {self.job.source.path}: {exc}") from None
+        if self.writer.output == "copy" and remaining >= PARALLEL_MIN_BYTES:
+            yield from self._child_chunks(positions)
             return
-        converter = RowConverter(self.job.columns, positions, width, fmt, output)
+        converter = RowConverter(
+            self.job.columns, positions, self.state["width"], self.job.source, self.writer.output
+        )
 
         def produce() -> Chunk:
             batch = reader.read(self.job.chunk_rows)
             return batch, converter.convert(batch.records, batch.lines)
 
-        if output == "copy":
+        if self.writer.output == "copy":
             with Prefetch(produce, lambda chunk: chunk[0].eof) as prefetched:
                 yield from prefetched
             return
@@ -187,6 +175,23 @@ class ImportRun:
             yield chunk
             if chunk[0].eof:
                 return
+
+    def _child_chunks(self, positions: list[int]) -> Generator[Chunk, None, None]:
+        state = self.state
+        plan = Plan(
+            self.job.model_dump(by_alias=True),
+            str(self.source),
+            state["offset"],
+            state["line"],
+            positions,
+            state["width"],
+            self.writer.output,
+        )
+        with ProcessChunks(plan) as chunks:
+            try:
+                yield from chunks
+            except ChildFailed as exc:
+                raise JobFailed(f"reading {self.job.source.path}: {exc}") from None
 
     def _layout(self, reader: CsvReader) -> list[int] | None:
         """Each column's field position, once the header (or first record) is known."""
