@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import logging
 import signal
 import sys
@@ -15,6 +14,7 @@ from runner import catalog, control, lock, output, views
 from runner.clock import utcnow
 from runner.config import Config
 from runner.db import Database
+from runner.jobs.rejects_csv import write_rejects_csv
 from runner.migrate import current_revision, upgrade
 from runner.models import Job, Run
 from runner.states import FINAL, Status
@@ -184,7 +184,8 @@ def cmd_rejects(config: Config, args: argparse.Namespace) -> int:
     with db.read() as session:
         rows = views.rejects(session, run)
     if args.format == "csv":
-        write_rejects_csv(config, args.job, rows)
+        # The records as read, under the import's header: fix them and import them again.
+        write_rejects_csv(db, run.id, sys.stdout)
     elif args.format == "json" or args.output == "json":
         output.print_json([views.row_dict(r) for r in rows])
     else:
@@ -194,14 +195,6 @@ def cmd_rejects(config: Config, args: argparse.Namespace) -> int:
             [[r.line, r.field, r.reason, r.message, r.record] for r in rows],
         )
     return EXIT_OK
-
-
-def write_rejects_csv(config: Config, job_name: str, rows: list[Any]) -> None:
-    """The rejected records with their line, field, reason and message, as CSV on stdout."""
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(["line", "field", "reason", "message", "record"])
-    for r in rows:
-        writer.writerow([r.line, r.field or "", r.reason, r.message, r.record])
 
 
 def _request(config: Config, args: argparse.Namespace, verb: str) -> int:

@@ -4,11 +4,12 @@ export jobs of config.example.yaml run as they are."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from runner import config
+from runner import cli, config
 from runner.db import Database
 from runner.migrate import upgrade
 from runner.states import Status
@@ -30,7 +31,7 @@ def test_examples_csv_matches_its_generator() -> None:
 
 
 def test_example_import_and_export_jobs_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(ROOT)  # data_dirs and job paths are relative to the working directory
     raw = yaml.safe_load((ROOT / "config.example.yaml").read_text())
@@ -53,3 +54,18 @@ def test_example_import_and_export_jobs_run(
     assert exported[0] == "customer_id,name,email,country,balance"
     assert any(line.startswith("29,'=1+2 Mallory,") for line in exported)
     db.dispose()
+    _assert_rejects_csv_is_the_bad_records(tmp_path, raw, capsys)
+
+
+def _assert_rejects_csv_is_the_bad_records(
+    tmp_path: Path, raw: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`jobmon rejects --format csv` gives the source's header and its bad records as read."""
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    capsys.readouterr()
+    assert cli.main(["--config", str(path), "rejects", "import-customers", "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    source = (ROOT / "examples" / "customers.csv").read_bytes().decode("utf-8", "replace")
+    assert lines[0] == source.splitlines()[0].lstrip("\ufeff")
+    assert len(lines) == 1 + 8

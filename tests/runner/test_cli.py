@@ -153,11 +153,9 @@ def test_rejects_as_csv_json_and_table(
     config_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert jobmon(config_path, "rejects", "too-many", "--format", "csv") == 0
+    # A python job has no CSV header: the records as reported, one per line, to fix and rerun.
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
-    assert rows[0] == ["line", "field", "reason", "message", "record"]
-    assert rows[1:] == [
-        [str(n), "n", "other", f"{n} is a multiple of 4", str(n)] for n in (4, 8, 12, 16, 20)
-    ]
+    assert rows == [[str(n)] for n in (4, 8, 12, 16, 20)]
 
     older = run_ids(config_path, "too-many")[0]
     assert jobmon(config_path, "rejects", "too-many", "--run", str(older), "--output", "json") == 0
