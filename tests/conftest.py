@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from runner.db import Database
 from runner.migrate import upgrade
 from runner.models import Base
+from tests.e2e.procs import Proc
 
 PG_ADMIN_URL = os.environ.get("JOBMON_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MARIADB_ADMIN_URL = os.environ.get(
@@ -119,3 +120,12 @@ def db(db_url: str) -> Iterator[Database]:
     database = Database(db_url)
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def procs() -> Iterator[list[Proc]]:
+    """jobmon processes a test starts; any still running at the end are killed."""
+    started: list[Proc] = []
+    yield started
+    for proc in started:
+        proc.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,14 +17,6 @@ from tests.jobs.conftest import drop_user_tables
 
 ROWS = 1_000_000
 BAD_EVERY = 99_991  # a record with a bad id; a too-long name every 149,993
-
-
-@pytest.fixture
-def procs() -> Iterator[list[Proc]]:
-    started: list[Proc] = []
-    yield started
-    for proc in started:
-        proc.stop()
 
 
 def big_csv(path: Path) -> tuple[int, int]:
