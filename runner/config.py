@@ -13,9 +13,8 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError, field_validator
-from sqlalchemy.engine import make_url
 
-from runner.config_base import JobBase, Strict
+from runner.config_base import JobBase, Strict, check_database_url
 from runner.jobs.specs import ExportJob, ImportJob, NamedDatabase, NamedQuery, reference_problems
 
 DEFAULT_DATABASE_URL = "sqlite:///jobmon.db"
@@ -38,12 +37,7 @@ class DatabaseConfig(Strict):
     @field_validator("url")
     @classmethod
     def _parse_url(cls, value: str) -> str:
-        try:
-            make_url(value)
-        except Exception:
-            # Never echo the value: it may hold a password.
-            raise ValueError("not a valid SQLAlchemy database URL") from None
-        return value
+        return check_database_url(value)
 
 
 class ExporterConfig(Strict):

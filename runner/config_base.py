@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.engine import make_url
 
 from runner import schedule as schedules
 
@@ -31,3 +32,15 @@ class JobBase(Strict):
             except schedules.ScheduleError as exc:
                 raise ValueError(str(exc)) from None
         return value
+
+
+def check_database_url(value: str) -> str:
+    """A pydantic validator body: the value must parse as a SQLAlchemy URL.
+
+    The error never echoes the value: it may hold a password.
+    """
+    try:
+        make_url(value)
+    except Exception:
+        raise ValueError("not a valid SQLAlchemy database URL") from None
+    return value

@@ -14,9 +14,8 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
-from sqlalchemy.engine import make_url
 
-from runner.config_base import JobBase, Strict
+from runner.config_base import JobBase, Strict, check_database_url
 
 # Table and column names: always quoted in SQL and checked against the database, so any
 # printable name works; quotes and control characters are refused to keep messages readable.
@@ -51,11 +50,7 @@ class NamedDatabase(Strict):
     @field_validator("url")
     @classmethod
     def _parse_url(cls, value: str) -> str:
-        try:
-            make_url(value)
-        except Exception:
-            raise ValueError("not a valid SQLAlchemy database URL") from None
-        return value
+        return check_database_url(value)
 
 
 class NamedQuery(Strict):
