@@ -69,9 +69,10 @@ def _serve(
 
     stop = threading.Event()
     runner: Runner | None = None
+    runner_lock = None
     if with_runner:
         db = open_database(config)
-        held = lock.acquire(db)  # noqa: F841 - held for the life of the process
+        runner_lock = lock.acquire(db)  # held until this process ends
         runner = Runner(config, db)
     exporter = _start_exporter(config, args) if with_exporter else None
 
@@ -92,6 +93,8 @@ def _serve(
     finally:
         if exporter is not None:
             exporter.stop()
+        if runner_lock is not None:
+            runner_lock.close()
     return EXIT_OK
 
 

@@ -129,8 +129,9 @@ class Runner:
 
     def _job_name(self, run_id: int) -> str:
         with self.db.read() as session:
-            job_id = session.get(Run, run_id).job_id  # type: ignore[union-attr]
-        return next(name for name, jid in self.job_ids.items() if jid == job_id)
+            run = session.get(Run, run_id)
+            assert run is not None, "a claimed run exists"
+        return next(name for name, jid in self.job_ids.items() if jid == run.job_id)
 
     def _execute(self, fence: Fence, job_name: str) -> None:
         try:
