@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -50,16 +51,20 @@ def parse(schedule: str) -> BaseTrigger:
         raise ScheduleError(f'invalid cron expression "{schedule}": expected 5 fields')
     minute, hour, day, month, weekdays = fields
     try:
-        return CronTrigger(
-            minute=minute,
-            hour=hour,
-            day=day,
-            month=month,
-            day_of_week=_weekday_names(weekdays),
-            timezone=UTC,
-        )
+        days = _weekday_names(weekdays)
+        if day != "*" and weekdays != "*":
+            # Cron fires when EITHER day field matches ("0 9 1 * 1": the 1st and every
+            # Monday); an APScheduler CronTrigger would require both.
+            return OrTrigger(
+                [_cron(minute, hour, month, day=day), _cron(minute, hour, month, day_of_week=days)]
+            )
+        return _cron(minute, hour, month, day=day, day_of_week=days)
     except ValueError as exc:
         raise ScheduleError(f'invalid cron expression "{schedule}": {exc}') from None
+
+
+def _cron(minute: str, hour: str, month: str, **days: str) -> CronTrigger:
+    return CronTrigger(minute=minute, hour=hour, month=month, timezone=UTC, **days)
 
 
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")

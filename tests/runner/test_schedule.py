@@ -120,3 +120,21 @@ def test_parse_every_with_offset_shifts_the_grid() -> None:
 def test_parse_every_offset_must_be_below_the_interval() -> None:
     with pytest.raises(ScheduleError, match="offset must be below the interval"):
         schedule.parse("@every 30s offset 30s")
+
+
+def test_parse_cron_with_day_of_month_and_weekday_fires_on_either() -> None:
+    trigger = schedule.parse("0 9 1 * 1")  # the 1st of the month, and every Monday
+    fires = []
+    now = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)  # Monday 1 June, after 09:00
+    for _ in range(3):
+        nxt = trigger.get_next_fire_time(None, now)
+        fires.append(nxt)
+        now = nxt + timedelta(seconds=1)
+    assert fires == [
+        datetime(2026, 6, 8, 9, 0, tzinfo=UTC),  # Monday
+        datetime(2026, 6, 15, 9, 0, tzinfo=UTC),  # Monday
+        datetime(2026, 6, 22, 9, 0, tzinfo=UTC),  # Monday
+    ]
+    assert trigger.get_next_fire_time(None, datetime(2026, 6, 30, tzinfo=UTC)) == datetime(
+        2026, 7, 1, 9, 0, tzinfo=UTC
+    )  # Wednesday 1 July: the day of the month alone
