@@ -13,6 +13,7 @@ child's next write fails and it exits.
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import os
 import pickle
@@ -29,6 +30,8 @@ from runner.jobs.rows import Converted, RowConverter
 from runner.jobs.specs import ImportJob
 
 Chunk = tuple[Batch, Converted]
+# The pipe holds a whole chunk or more, so the child reads on while the parent writes.
+PIPE_BYTES = 8 * 2**20
 
 
 class ChildFailed(Exception):
@@ -62,7 +65,8 @@ class ProcessChunks:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
-        assert self._proc.stdin is not None
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        _widen(self._proc.stdout.fileno())
         try:
             pickle.dump(plan, self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             self._proc.stdin.close()
@@ -97,6 +101,16 @@ class ProcessChunks:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _widen(pipe: int) -> None:
+    """Make the pipe as large as the system allows, up to :data:`PIPE_BYTES`."""
+    try:
+        with open("/proc/sys/fs/pipe-max-size") as limit:
+            size = min(PIPE_BYTES, int(limit.read()))
+        fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, size)
+    except (OSError, ValueError, AttributeError):
+        pass  # not Linux, or not allowed: the default pipe works, only slower
 
 
 def _produce(plan: Plan, out: Any) -> None:

@@ -71,6 +71,7 @@ class CsvReader:
         self._options = csv_options(fmt)
         self._file: BinaryIO = open(path, "rb")
         self._decode = partial(bytes.decode, encoding=self._decode_name())
+        self._utf8 = self.encoding in _UTF8_NAMES
         if offset == 0 and self.encoding in _UTF8_NAMES and self._file.read(3) != BOM:
             self._file.seek(0)
         elif offset:
@@ -80,6 +81,12 @@ class CsvReader:
     def _decode_name(self) -> str:
         # The BOM is skipped once at the start; a BOM-stripping codec would strip every line.
         return "utf-8" if self.encoding in _UTF8_NAMES else self.encoding
+
+    def _decode_block(self, raw: list[bytes]) -> str:
+        """Lines decoded strictly (UTF-8 in one go: the same as line by line)."""
+        if self._utf8:
+            return self._decode(b"".join(raw))
+        return "".join(map(self._decode, raw))
 
     def _restart(self, line: int) -> None:
         """A fresh parser at the current position (after an error, or a rewind)."""
@@ -129,12 +136,18 @@ class CsvReader:
         return self._read_slow(count, start)
 
     def _read_fast(self, count: int, start: int, first: int) -> Batch | None:
+        """``count`` lines decoded in one go and parsed as one record each, or None."""
+        raw = list(islice(self._file, count))
         try:
-            records = list(islice(self._reader, count))
+            parts = self._decode_block(raw).split("\n")
+            if parts[-1] == "":
+                parts.pop()
+            records = list(csv.reader(parts, **self._options))
         except (csv.Error, UnicodeDecodeError):
             return None
-        if self.line - first != len(records):
+        if not len(records) == len(parts) == len(raw):
             return None  # a record spans lines: number them one by one
+        self._restart(first + len(raw))
         lines = list(range(first + 1, first + 1 + len(records)))
         eof = len(records) < count
         return Batch(records, lines, [], self.offset, self.line, eof)

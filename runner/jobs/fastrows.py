@@ -121,7 +121,8 @@ _TEMPLATES: dict[str, str] = {
 }
 
 
-def _template(column: Column) -> str:
+def template(column: Column) -> str:
+    """The name of the template that validates ``column``."""
     if column.type == "date":
         return "isodate" if column.format is None else "other"
     return column.type if column.type in _TEMPLATES else "other"
@@ -150,8 +151,13 @@ def _constants(i: int, plan: ColumnPlan, output: Output) -> dict[str, Any]:
     return names
 
 
+def column_constants(plan: ColumnPlan, output: Output) -> dict[str, Any]:
+    """The values a column's template uses, named without the column's index."""
+    return {name[:-1]: value for name, value in _constants(0, plan, output).items()}
+
+
 def _column_code(i: int, plan: ColumnPlan, output: Output) -> list[str]:
-    body = _TEMPLATES[_template(plan.column)]
+    body = _TEMPLATES[template(plan.column)]
     check = _LENGTH.format(i=i) if plan.column.max_length is not None else ""
     check += _NUL if output == "tuple" else ""
     escape = _ESCAPE if output == "copy" else ""

@@ -17,6 +17,7 @@ from runner.events import RejectRecord
 from runner.jobs import columns
 from runner.jobs.columns import Invalid
 from runner.jobs.csvsource import csv_options
+from runner.jobs.fastcols import ChunkConverter
 from runner.jobs.fastrows import ColumnPlan, Output, Row, compile_fast, copy_line
 from runner.jobs.specs import Column, CsvFormat
 from runner.states import RejectReason
@@ -66,6 +67,7 @@ class RowConverter:
             for c, p in zip(cols, positions, strict=True)
         ]
         self._fast = compile_fast(self._plans, width, output)
+        self._chunk = ChunkConverter(self._plans, width, output)
         self._out = io.StringIO()
         self._writer = csv.writer(self._out, lineterminator="", **csv_options(fmt))
 
@@ -95,6 +97,9 @@ class RowConverter:
 
     def convert(self, records: list[list[str]], lines: list[int]) -> Converted:
         """Rows for the valid records, rejects for the others; blank lines are skipped."""
+        whole = self._chunk.convert(records)
+        if whole is not None:
+            return Converted(whole, lines, records)
         fast = list(map(self._fast, records))
         if None not in fast:
             return Converted(fast, lines, records)  # type: ignore[arg-type]
