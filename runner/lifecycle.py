@@ -254,12 +254,6 @@ def lock_job(session: Session, job: Job) -> Run | None:
     return latest_run(session, job, locked=True)
 
 
-def runs_in(session: Session, statuses: frozenset[Status]) -> list[Run]:
-    """Runs currently in any of ``statuses``, oldest first."""
-    query = select(Run).where(Run.status.in_([s.value for s in statuses])).order_by(Run.id)
-    return list(session.scalars(query))
-
-
 def claim(session: Session, run: Run, runner_id: str, now: datetime) -> Fence:
     """Take a run for ``runner_id``: start an ``editing`` run, or pick up a resumed one.
 

@@ -28,11 +28,6 @@ class Status(StrEnum):
         """A one-character icon for terminals and dashboards."""
         return ICONS[self]
 
-    @property
-    def is_final(self) -> bool:
-        """True when no transition leaves this status."""
-        return not TRANSITIONS[self]
-
 
 LABELS: dict[Status, str] = {
     Status.EDITING: "Being edited",

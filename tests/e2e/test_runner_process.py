@@ -12,7 +12,15 @@ from sqlalchemy import func, select
 from runner.db import Database
 from runner.models import JournalEntry, Run
 from runner.states import Status
-from tests.e2e.procs import Proc, counting_job, jobmon, latest_run, wait_status, wait_until
+from tests.e2e.procs import (
+    Proc,
+    counting_job,
+    jobmon,
+    latest_run,
+    wait_status,
+    wait_until,
+    write_config,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -32,8 +40,6 @@ def _journal(db: Database, run_id: int) -> list[str]:
 def test_runner_sigkill_then_reaper_then_start_resumes_from_checkpoint(
     tmp_path: Path, db_url: str, db: Database, procs: list[Proc]
 ) -> None:
-    from tests.e2e.procs import write_config
-
     config = write_config(tmp_path / "c.yaml", db_url, [counting_job("count", total=30)])
     runner = Proc(config)
     procs.append(runner)
@@ -62,8 +68,6 @@ def test_runner_sigkill_then_reaper_then_start_resumes_from_checkpoint(
 def test_runner_sigterm_marks_server_stopped_and_exits_0(
     tmp_path: Path, db_url: str, db: Database, procs: list[Proc]
 ) -> None:
-    from tests.e2e.procs import write_config
-
     config = write_config(tmp_path / "c.yaml", db_url, [counting_job("count", total=500)])
     runner = Proc(config)
     procs.append(runner)
@@ -80,8 +84,6 @@ def test_runner_sigterm_marks_server_stopped_and_exits_0(
 def test_pause_then_resume_then_finished(
     tmp_path: Path, db_url: str, db: Database, procs: list[Proc]
 ) -> None:
-    from tests.e2e.procs import write_config
-
     config = write_config(tmp_path / "c.yaml", db_url, [counting_job("count", total=25)])
     procs.append(Proc(config))
     assert jobmon(config, "start", "count").returncode == 0
@@ -100,8 +102,6 @@ def test_pause_then_resume_then_finished(
 def test_cancel_while_paused_is_canceled(
     tmp_path: Path, db_url: str, db: Database, procs: list[Proc]
 ) -> None:
-    from tests.e2e.procs import write_config
-
     config = write_config(tmp_path / "c.yaml", db_url, [counting_job("count", total=200)])
     procs.append(Proc(config))
     assert jobmon(config, "start", "count").returncode == 0
@@ -110,14 +110,13 @@ def test_cancel_while_paused_is_canceled(
     wait_status(db, "count", Status.PAUSED)
     canceled = jobmon(config, "cancel", "count")
     assert canceled.returncode == 0 and "Canceled" in canceled.stdout
-    assert latest_run(db, "count").status == Status.CANCELED.value  # type: ignore[union-attr]
+    run = latest_run(db, "count")
+    assert run is not None and run.status == Status.CANCELED.value
 
 
 def test_pause_on_finished_job_exits_3_and_changes_nothing(
     tmp_path: Path, db_url: str, db: Database, procs: list[Proc]
 ) -> None:
-    from tests.e2e.procs import write_config
-
     config = write_config(tmp_path / "c.yaml", db_url, [counting_job("count", total=3, delay=0)])
     procs.append(Proc(config))
     assert jobmon(config, "start", "count", "--wait", "--timeout", "30").returncode == 0
@@ -139,8 +138,6 @@ def _dump(db: Database) -> dict[str, list[tuple[object, ...]]]:
 
 
 def test_second_runner_on_sqlite_is_refused(tmp_path: Path, procs: list[Proc]) -> None:
-    from tests.e2e.procs import write_config
-
     url = f"sqlite:///{tmp_path / 'jobmon.db'}"
     config = write_config(tmp_path / "c.yaml", url, [counting_job("count")])
     first = Proc(config)
@@ -155,8 +152,6 @@ def test_runs_are_counted_once_per_fire(
     tmp_path: Path, db_url: str, db: Database, procs: list[Proc]
 ) -> None:
     """Scheduled fires on one runner: one run per fire time, none while one is active."""
-    from tests.e2e.procs import write_config
-
     job = counting_job("tick", total=2, delay=0) | {"schedule": "@every 1s"}
     config = write_config(tmp_path / "c.yaml", db_url, [job])
     procs.append(Proc(config))
@@ -175,8 +170,6 @@ def test_runs_are_counted_once_per_fire(
 def test_schedule_restarts_a_server_stopped_run_from_its_checkpoint(
     tmp_path: Path, procs: list[Proc]
 ) -> None:
-    from tests.e2e.procs import write_config
-
     url = f"sqlite:///{tmp_path / 'jobmon.db'}"
     job = counting_job("count", total=30) | {"schedule": "@every 2s"}
     config = write_config(tmp_path / "c.yaml", url, [job])
