@@ -41,14 +41,14 @@ from prometheus_client.openmetrics import exposition as openmetrics
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from exporter.collector import INDEX, Reader
 from exporter.families import FamiliesCollector, families
+from exporter.reader import INDEX, Reader
 from exporter.render import SelfValues
 from exporter.snapshot import snapshot
-from runner.db import Database
-from runner.migrate import upgrade
-from runner.models import job_totals
-from runner.states import DURATION_BUCKETS
+from runner.core.metrics import DURATION_BUCKETS
+from runner.core.storage.db import Database
+from runner.core.storage.migrate import upgrade
+from runner.core.storage.models import job_totals
 from tests.promtools import free_port
 
 PG_ADMIN = os.environ.get("JOBMON_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -34,12 +34,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from runner import catalog, config, control
-from runner.clock import utcnow
-from runner.config import Config
-from runner.db import Database
-from runner.migrate import upgrade
-from runner.worker import run_once
+from runner.core import catalog, config, control
+from runner.core.clock import utcnow
+from runner.core.config import Config
+from runner.core.storage.db import Database
+from runner.core.storage.migrate import upgrade
+from runner.executor.worker import run_once
 
 PG_ADMIN = os.environ.get("JOBMON_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 HEADER = ["id", "name", "email", "country", "amount", "score", "active", "signup"]

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from exporter.server import ExporterServer
 from exporter.webconfig import WebConfigError
-from runner.config import Config, ConfigError, load
+from runner.core.config import Config, ConfigError, load
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:

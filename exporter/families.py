@@ -19,10 +19,10 @@ from prometheus_client.metrics_core import (
 from prometheus_client.metrics_core import Metric as Family
 from prometheus_client.registry import Collector
 
-from exporter.metrics import METRICS, Metric, Scope, Type
 from exporter.render import SelfValues
 from exporter.snapshot import BUCKET_LABELS, VALUES, JobSnapshot
-from runner.states import Status
+from runner.core.metrics import METRICS, Metric, Scope, Type
+from runner.core.states import Status
 
 
 def _family(metric: Metric) -> Family:

@@ -15,7 +15,7 @@ from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.registry import Collector
 
 from exporter.deflate import Piece
-from exporter.metrics import METRICS, Metric
+from runner.core.metrics import METRICS, Metric
 
 if TYPE_CHECKING:
     from exporter.render import Format

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
-from exporter.collector import INDEX, Row
 from exporter.deflate import Piece
 from exporter.headers import EOF, header
-from exporter.metrics import JOB_METRICS, METRICS, Metric, Scope, Type
+from exporter.reader import INDEX, Row
 from exporter.snapshot import BUCKET_LABELS, VALUES, JobSnapshot, go_float, snapshot
-from runner.states import Status
+from runner.core.metrics import JOB_METRICS, METRICS, Metric, Scope, Type
+from runner.core.states import Status
 
 CHUNK_BYTES = 64 * 1024
 _ID, _NAME = INDEX["id"], INDEX["name"]

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 from prometheus_client.metrics_core import Metric as Family
 
-from exporter.collector import DatabaseUnavailable, Reader, Row
 from exporter.deflate import Piece
 from exporter.families import families
+from exporter.reader import DatabaseUnavailable, Reader, Row
 from exporter.render import Format, Renderer, SelfValues
-from runner.db import Database
+from runner.core.storage.db import Database
 
 log = logging.getLogger("jobmon.exporter")
 MAX_READS = 4  # database reads at once; more scrapes wait for one to end

@@ -38,8 +38,8 @@ from exporter.scrape import Scraper
 from exporter.tls import peer_sans
 from exporter.webconfig import WebSettings
 from runner import __version__
-from runner.config import Config
-from runner.db import Database
+from runner.core.config import Config
+from runner.core.storage.db import Database
 
 log = logging.getLogger("jobmon.exporter")
 DEFAULT_SCRAPE_TIMEOUT = 10.0  # Prometheus's default, when the header is missing

@@ -13,9 +13,10 @@ from typing import Any
 
 from prometheus_client.utils import floatToGoString
 
-from exporter.collector import INDEX, Row, unpack
-from runner.models import bucket_column, entered_column, journal_column, rejects_column
-from runner.states import DURATION_BUCKETS, Level, RejectReason, Status
+from exporter.reader import INDEX, Row, unpack
+from runner.core.metrics import DURATION_BUCKETS
+from runner.core.states import Level, RejectReason, Status
+from runner.core.storage.models import bucket_column, entered_column, journal_column, rejects_column
 
 _EPOCH = datetime(1970, 1, 1)
 

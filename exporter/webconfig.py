@@ -21,7 +21,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from exporter import tls
-from runner.config_base import Strict
+from runner.core.config import ConfigError, Strict
 
 CLIENT_AUTH_TYPES = (
     "NoClientCert",
@@ -44,12 +44,8 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-class WebConfigError(ValueError):
+class WebConfigError(ConfigError):
     """An invalid web config: ``problems`` holds one ``key.path: message`` line each."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.source, self.problems = source, problems
-        super().__init__("\n".join(f"{source}: {p}" for p in problems))
 
 
 def go_duration(value: str) -> float:

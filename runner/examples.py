@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from runner.context import JobContext, JobFailed
+from runner.executor.context import JobContext, JobFailed
 
 
 def count(ctx: JobContext) -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from runner.db import Database
-from runner.migrate import upgrade
-from runner.models import Base
+from runner.core.storage.db import Database
+from runner.core.storage.migrate import upgrade
+from runner.core.storage.models import Base
 from tests.e2e.procs import Proc
 
 PG_ADMIN_URL = os.environ.get("JOBMON_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

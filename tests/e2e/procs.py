@@ -12,9 +12,9 @@ from typing import Any, TypeVar
 
 import yaml
 
-from runner.db import Database
-from runner.models import Job, Run
-from runner.states import Status
+from runner.core.states import Status
+from runner.core.storage.db import Database
+from runner.core.storage.models import Job, Run
 
 JOBMON = str(Path(sys.executable).with_name("jobmon"))
 T = TypeVar("T")

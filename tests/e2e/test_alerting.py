@@ -30,8 +30,8 @@ from typing import Any
 import pytest
 import yaml
 
-from runner.db import Database
-from runner.states import Status
+from runner.core.states import Status
+from runner.core.storage.db import Database
 from tests.e2e.procs import Proc, counting_job, jobmon, latest_run, wait_status, write_config
 from tests.e2e.webhook import WebhookReceiver
 from tests.promtools import AlertmanagerServer, PrometheusServer, free_port, wait_until

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from runner.db import Database
-from runner.models import JournalEntry, Run
-from runner.states import Status
+from runner.core.states import Status
+from runner.core.storage.db import Database
+from runner.core.storage.models import JournalEntry, Run
 from tests.e2e.procs import (
     Proc,
     counting_job,
@@ -128,7 +128,7 @@ def test_pause_on_finished_job_exits_3_and_changes_nothing(
 
 
 def _dump(db: Database) -> dict[str, list[tuple[object, ...]]]:
-    from runner.models import Base
+    from runner.core.storage.models import Base
 
     with db.read() as session:
         return {

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import func, select
 
-from runner.db import Database
-from runner.models import Base, JournalEntry, Run, Transition
-from runner.states import Status
+from runner.core.states import Status
+from runner.core.storage.db import Database
+from runner.core.storage.models import Base, JournalEntry, Run, Transition
 from tests.conftest import ServerDatabases, database_url
 from tests.e2e.procs import (
     Proc,

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from exporter.server import ExporterServer
-from runner.config import Config
+from runner.core.config import Config
 from tests.exporter.pki import PKI, make_pki
 from tests.promtools import PrometheusServer, free_port
 

@@ -13,12 +13,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from runner import events, lifecycle
-from runner.catalog import sync_jobs
-from runner.config import Config, parse
-from runner.db import Database
-from runner.events import RejectRecord
-from runner.models import (
+from runner.core import events, lifecycle
+from runner.core.catalog import sync_jobs
+from runner.core.config import Config, parse
+from runner.core.events import RejectRecord
+from runner.core.metrics import DURATION_BUCKETS
+from runner.core.states import Cause, Level, RejectReason, Status
+from runner.core.storage.db import Database
+from runner.core.storage.models import (
     Job,
     Run,
     bucket_column,
@@ -27,7 +29,6 @@ from runner.models import (
     journal_column,
     rejects_column,
 )
-from runner.states import DURATION_BUCKETS, Cause, Level, RejectReason, Status
 
 T0 = datetime(2026, 1, 15, 8, 0, 0, 250000, tzinfo=UTC)
 RUNNER = "runner-1"

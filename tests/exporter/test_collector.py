@@ -15,12 +15,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from exporter.collector import Reader
 from exporter.deflate import plain_pieces
+from exporter.reader import Reader
 from exporter.render import Format
 from exporter.scrape import Scraper
-from runner import retention
-from runner.db import Database
+from runner.core import retention
+from runner.core.storage.db import Database
 from tests.exporter.expo import job_samples, samples, value
 from tests.exporter.scenario import T0, expected, populate
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from exporter.collector import Reader
 from exporter.deflate import plain_pieces
+from exporter.reader import Reader
 from exporter.render import Format, Renderer, SelfValues
 from exporter.server import ExporterServer
-from runner.db import Database
-from runner.migrate import upgrade
+from runner.core.storage.db import Database
+from runner.core.storage.migrate import upgrade
 from tests.exporter.scenario import config, populate
 from tests.promtools import tool
 

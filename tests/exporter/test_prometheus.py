@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from exporter.server import ExporterServer
-from runner import retention
-from runner.config import Config
-from runner.db import Database
+from runner.core import retention
+from runner.core.config import Config
+from runner.core.storage.db import Database
 from tests.conftest import ServerDatabases, database_url
 from tests.exporter.conftest import Scraping, tls_web_config
 from tests.exporter.expo import SELF

@@ -11,11 +11,11 @@ import pytest
 from prometheus_client import exposition
 from prometheus_client.openmetrics import exposition as openmetrics
 
-from exporter.collector import COLUMNS, COUNTERS, INDEX, Row
 from exporter.deflate import gzip_pieces, plain_pieces
 from exporter.families import FamiliesCollector, families
-from exporter.metrics import METRICS, Type
+from exporter.reader import COLUMNS, COUNTERS, INDEX, Row
 from exporter.render import Format, Renderer, SelfValues
+from runner.core.metrics import METRICS, Type
 from tests.exporter.expo import samples
 from tests.spec import METRIC_NAMES
 

@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from exporter.server import ExporterServer, accepts_gzip, scrape_budget
-from runner.config import Config
-from runner.db import Database
-from runner.migrate import upgrade
+from runner.core.config import Config
+from runner.core.storage.db import Database
+from runner.core.storage.migrate import upgrade
 from tests.exporter.conftest import (
     PROMETHEUS_PASSWORD,
     PROMETHEUS_USER,

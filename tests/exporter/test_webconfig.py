@@ -13,7 +13,7 @@ import pytest
 from exporter import webconfig
 from exporter.server import ExporterServer
 from exporter.webconfig import WebConfigError, go_duration
-from runner.config import Config
+from runner.core.config import Config
 from tests.exporter.conftest import bcrypt_hash
 from tests.exporter.pki import PKI
 

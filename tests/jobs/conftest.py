@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from runner import catalog, claims, config, control
-from runner.clock import utcnow
-from runner.config import Config
-from runner.db import Database
-from runner.execute import execute
-from runner.models import Base, JournalEntry, Reject, Run
-from runner.states import Status
+from runner.core import catalog, claims, config, control
+from runner.core.clock import utcnow
+from runner.core.config import Config
+from runner.core.states import Status
+from runner.core.storage.db import Database
+from runner.core.storage.models import Base, JournalEntry, Reject, Run
+from runner.executor.execute import execute
 
 
 def plain(value: Any) -> Any:

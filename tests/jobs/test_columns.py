@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runner.jobs.columns import Invalid, checker
-from runner.jobs.fastrows import Output, copy_line
-from runner.jobs.rows import RowConverter, RowError
-from runner.jobs.specs import Column, CsvFormat
-from runner.states import RejectReason
+from runner.core.columns import Invalid, checker
+from runner.core.config import Column, CsvFormat
+from runner.core.states import RejectReason
+from runner.executor.jobs.fastrows import Output, copy_line
+from runner.executor.jobs.rows import RowConverter, RowError
 
 
 def column(**options: Any) -> Column:

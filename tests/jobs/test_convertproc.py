@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from runner.jobs.convertproc import ChildFailed, Plan, ProcessChunks
-from runner.jobs.specs import ImportJob
+from runner.core.config import ImportJob
+from runner.executor.jobs.convertproc import ChildFailed, Plan, ProcessChunks
 
 JOB = ImportJob.model_validate(
     {

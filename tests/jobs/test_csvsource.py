@@ -6,9 +6,9 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from runner.jobs.csvsource import CsvReader, Failure
-from runner.jobs.specs import CsvFormat
-from runner.states import RejectReason
+from runner.core.config import CsvFormat
+from runner.core.states import RejectReason
+from runner.executor.jobs.csvsource import CsvReader, Failure
 
 
 def fmt(**options: Any) -> CsvFormat:

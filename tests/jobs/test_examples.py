@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 import yaml
 
-from runner import cli, config
-from runner.db import Database
-from runner.migrate import upgrade
-from runner.states import Status
+from runner import cli
+from runner.core import config
+from runner.core.states import Status
+from runner.core.storage.db import Database
+from runner.core.storage.migrate import upgrade
 from tests.jobs.conftest import Env
 
 ROOT = Path(__file__).resolve().parents[2]

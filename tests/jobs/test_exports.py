@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from runner.states import Status
+from runner.core.states import Status
 from tests.jobs.conftest import Env
 
 
@@ -146,8 +146,8 @@ def test_export_query_runs_read_only(env: Env) -> None:
 
 
 def test_export_sqlite_connection_is_read_only(tmp_path: Path) -> None:
-    from runner.db import Database
-    from runner.jobs.exports import read_only
+    from runner.core.storage.db import Database
+    from runner.executor.jobs.exports import read_only
 
     db = Database(f"sqlite:///{tmp_path / 'x.db'}")
     with db.engine.begin() as conn:

@@ -7,9 +7,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runner.jobs.fastcols import ChunkConverter
-from runner.jobs.fastrows import ColumnPlan, Output
-from runner.jobs.rows import RowConverter
+from runner.executor.jobs.fastcols import ChunkConverter
+from runner.executor.jobs.fastrows import ColumnPlan, Output
+from runner.executor.jobs.rows import RowConverter
 from tests.jobs.test_columns import ALL_TYPES, FIELD, converter
 
 PLAIN = ["1", "2.5", "3.25", "abc", "ab", "a", "true", "2024-01-31", "2024-01-31 10:00", "4", ""]

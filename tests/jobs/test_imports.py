@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from runner.jobs.rejects_csv import write_rejects_csv
-from runner.states import Status
+from runner.core.rejects_csv import write_rejects_csv
+from runner.core.states import Status
 from tests.jobs.conftest import Env, drop_user_tables
 
 COLUMNS: list[dict[str, Any]] = [
@@ -356,7 +356,7 @@ def test_import_stores_each_type_as_the_database_reads_it(env: Env) -> None:
 @pytest.fixture
 def in_child_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """Read and validate every file in a child process, as large files are."""
-    from runner.jobs import imports
+    from runner.executor.jobs import imports
 
     monkeypatch.setattr(imports, "PARALLEL_MIN_BYTES", 0)
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.db import Database
-from runner.migrate import upgrade
-from runner.states import Status
+from runner.core.states import Status
+from runner.core.storage.db import Database
+from runner.core.storage.migrate import upgrade
 from tests.e2e.procs import Proc, jobmon, latest_run, wait_status, wait_until, write_config
 from tests.jobs.conftest import drop_user_tables
 

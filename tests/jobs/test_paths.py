@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.jobs.paths import PathError, destination_file, inside, source_file
+from runner.executor.jobs.paths import PathError, destination_file, inside, source_file
 
 
 def test_paths_inside_data_dir_resolve(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from runner.jobs.prefetch import Prefetch
+from runner.executor.jobs.prefetch import Prefetch
 
 
 def test_prefetch_yields_every_item_in_order_until_the_last() -> None:

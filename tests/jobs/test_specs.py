@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 
-from runner import config
-from runner.config import ConfigError
-from runner.jobs.specs import ExportJob, ImportJob
+from runner.core import config
+from runner.core.config import ConfigError, ExportJob, ImportJob
 
 
 def import_job(**changes: Any) -> dict[str, Any]:

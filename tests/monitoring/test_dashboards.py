@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from runner.states import Status
+from runner.core.states import Status
 from tests.monitoring.assets import (
     DASHBOARDS,
     SERIES_NAMES,

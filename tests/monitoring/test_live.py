@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from runner.states import Status
+from runner.core.states import Status
 from tests.monitoring.assets import DASHBOARDS, RULES, alert_rules, concrete, dashboard, queries
 from tests.promtools import PrometheusServer, free_port, wait_until
 

@@ -7,11 +7,12 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from runner import catalog, claims, config, control, lifecycle, worker
-from runner.config import Config, PythonJob
-from runner.db import Database
-from runner.models import Base, Job, Run, job_totals
-from runner.states import ACTIVE, FINAL, Cause, Status
+from runner.core import catalog, claims, config, control, lifecycle
+from runner.core.config import Config, PythonJob
+from runner.core.states import ACTIVE, FINAL, Cause, Status
+from runner.core.storage.db import Database
+from runner.core.storage.models import Base, Job, Run, job_totals
+from runner.executor import worker
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 RUNNER = "runner-a"

@@ -10,12 +10,13 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import select
 
-from runner import claims, events, lifecycle
-from runner.db import Database
-from runner.lifecycle import Fence, LostClaim, TransitionError
-from runner.models import Run, Transition
-from runner.scheduler import Fire
-from runner.states import ACTIVE, Cause, Status
+from runner.core import claims, events, lifecycle
+from runner.core.claims import Fire
+from runner.core.fencing import Fence, LostClaim
+from runner.core.lifecycle import TransitionError
+from runner.core.states import ACTIVE, Cause, Status
+from runner.core.storage.db import Database
+from runner.core.storage.models import Run, Transition
 from tests.runner.support import (
     RUNNER,
     T0,

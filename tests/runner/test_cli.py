@@ -14,12 +14,13 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from runner import cli, worker
-from runner.config import load
-from runner.db import Database
-from runner.migrate import upgrade
-from runner.models import Job, Run
-from runner.states import Status
+from runner import cli
+from runner.core.config import load
+from runner.core.states import Status
+from runner.core.storage.db import Database
+from runner.core.storage.migrate import upgrade
+from runner.core.storage.models import Job, Run
+from runner.executor import worker
 from tests.runner.support import EXAMPLE_JOBS, Ticker
 
 SECRET = "s3cretpw"

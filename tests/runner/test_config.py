@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from runner import cli
-from runner.config import DEFAULT_DATABASE_URL, ConfigError, load, parse
+from runner.core.config import DEFAULT_DATABASE_URL, ConfigError, load, parse
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "s3cretpw"

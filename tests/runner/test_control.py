@@ -7,12 +7,12 @@ from datetime import datetime
 
 import pytest
 
-from runner import claims, control, events
-from runner.control import CANCEL_TARGETS, Refused, UnknownJob
-from runner.db import Database
-from runner.lifecycle import Fence, LostClaim
-from runner.models import Run
-from runner.states import FINAL, Status
+from runner.core import claims, control, events
+from runner.core.control import CANCEL_TARGETS, Refused, UnknownJob
+from runner.core.fencing import Fence, LostClaim
+from runner.core.states import FINAL, Status
+from runner.core.storage.db import Database
+from runner.core.storage.models import Run
 from tests.runner.support import (
     RUNNER,
     T0,

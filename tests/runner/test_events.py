@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from runner import events
-from runner.db import Database
-from runner.events import RejectRecord
-from runner.lifecycle import Fence, LostClaim
-from runner.models import JournalEntry, Reject
-from runner.states import Level, RejectReason, Status
+from runner.core import events
+from runner.core.events import RejectRecord
+from runner.core.fencing import Fence, LostClaim
+from runner.core.states import Level, RejectReason, Status
+from runner.core.storage.db import Database
+from runner.core.storage.models import JournalEntry, Reject
 from tests.runner.support import RUNNER, T0, add_jobs, count, dump, get_run, run_in, totals_of
 
 

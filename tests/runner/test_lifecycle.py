@@ -11,10 +11,13 @@ import pytest
 from sqlalchemy import event, select, text, update
 from sqlalchemy.orm import ORMExecuteState
 
-from runner import lifecycle
-from runner.db import Database
-from runner.lifecycle import Fence, LostClaim, TransitionError
-from runner.models import (
+from runner.core import lifecycle
+from runner.core.fencing import Fence, LostClaim
+from runner.core.lifecycle import TransitionError
+from runner.core.metrics import DURATION_BUCKETS
+from runner.core.states import FINAL, TRANSITIONS, Cause, Level, Status, is_legal
+from runner.core.storage.db import Database
+from runner.core.storage.models import (
     Job,
     JournalEntry,
     Run,
@@ -23,7 +26,6 @@ from runner.models import (
     entered_column,
     journal_column,
 )
-from runner.states import DURATION_BUCKETS, FINAL, TRANSITIONS, Cause, Level, Status, is_legal
 from tests.runner.support import (
     RUNNER,
     T0,

@@ -26,11 +26,12 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import func, select
 
-from runner import lifecycle
-from runner.db import Database
-from runner.lifecycle import Fence, LostClaim, TransitionError
-from runner.models import JournalEntry, Run, Transition, entered_column, job_totals
-from runner.states import FINAL, TRANSITIONS, Cause, Status, is_legal
+from runner.core import lifecycle
+from runner.core.fencing import Fence, LostClaim
+from runner.core.lifecycle import TransitionError
+from runner.core.states import FINAL, TRANSITIONS, Cause, Status, is_legal
+from runner.core.storage.db import Database
+from runner.core.storage.models import JournalEntry, Run, Transition, entered_column, job_totals
 from tests.runner.support import T0, add_jobs, new_run
 
 # A request's target: any status, or (an int) the n-th legal move from the run's status at

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from runner.db import Database
-from runner.migrate import current_revision, head_revision, upgrade
-from runner.models import Base
+from runner.core.storage.db import Database
+from runner.core.storage.migrate import current_revision, head_revision, upgrade
+from runner.core.storage.models import Base
 
 
 def test_upgrade_creates_every_model_table(db: Database) -> None:
@@ -28,6 +28,6 @@ def test_migrations_match_the_models(db: Database) -> None:
 
 
 def test_head_constant_matches_the_migration_scripts() -> None:
-    from runner.migrate import HEAD
+    from runner.core.storage.migrate import HEAD
 
     assert head_revision() == HEAD

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from runner import retention
-from runner.db import Database
-from runner.models import Job, JournalEntry, Reject, Run, Transition
-from runner.states import Status
+from runner.core import retention
+from runner.core.states import Status
+from runner.core.storage.db import Database
+from runner.core.storage.models import Job, JournalEntry, Reject, Run, Transition
 from tests.runner.support import (
     T0,
     add_jobs,

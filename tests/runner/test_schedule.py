@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from runner import schedule
-from runner.schedule import INTERVAL_ORIGIN, ScheduleError
+from runner.core import schedule
+from runner.core.schedule import INTERVAL_ORIGIN, ScheduleError
 
 NOW = datetime(2026, 3, 11, 12, 3, 10, 250_000, tzinfo=UTC)  # a Wednesday
 

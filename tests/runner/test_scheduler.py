@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from runner.config_base import JobBase
-from runner.schedule import INTERVAL_ORIGIN
-from runner.scheduler import Fire, Scheduler
+from runner.core.claims import Fire
+from runner.core.config import JobBase
+from runner.core.schedule import INTERVAL_ORIGIN
+from runner.executor.scheduler import Scheduler
 from tests.runner.support import python_job
 
 

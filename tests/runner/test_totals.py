@@ -8,8 +8,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from runner.db import Database
-from runner.models import (
+from runner.core.metrics import DURATION_BUCKETS
+from runner.core.states import FINAL, Level, RejectReason, Status
+from runner.core.storage.db import Database
+from runner.core.storage.models import (
     JournalEntry,
     Reject,
     Run,
@@ -19,7 +21,6 @@ from runner.models import (
     journal_column,
     rejects_column,
 )
-from runner.states import DURATION_BUCKETS, FINAL, Level, RejectReason, Status
 from tests.runner.support import every_outcome, totals_by_job
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from runner import worker
-from runner.db import Database
-from runner.models import Job, JournalEntry, Reject, Run, Transition
-from runner.states import Status
+from runner.core.states import Status
+from runner.core.storage.db import Database
+from runner.core.storage.models import Job, JournalEntry, Reject, Run, Transition
+from runner.executor import worker
 from tests.runner.support import RUNNER, Ticker, example_config
 
 

@@ -1,0 +1,147 @@
+"""``jobmon``: the command line (SPEC §4). Exit codes: 0 success, 1 runtime error, 2 usage or
+config error, 3 refused transition."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from rich.markup import escape
+
+from runner import __version__
+from runner.cli import commands, logs
+from runner.cli.commands import EXIT_ERROR, EXIT_REFUSED, EXIT_USAGE
+from runner.cli.output import errors
+from runner.core.config import Config, ConfigError, load
+from runner.core.config.secrets import redact
+from runner.core.control import Refused, UnknownJob
+from runner.core.storage.errors import DB_ERRORS, describe
+from runner.executor.lock import RunnerLockError
+
+Command = Callable[[Config, argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with one sub-command per SPEC §4 command."""
+    parser = argparse.ArgumentParser(
+        prog="jobmon", description="Run data jobs; watch them from Prometheus and Grafana."
+    )
+    parser.add_argument(
+        "--config",
+        default=os.environ.get("JOBMON_CONFIG", "config.yaml"),
+        help="config file (default: $JOBMON_CONFIG or config.yaml)",
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+    parser.add_argument("--version", action="version", version=f"jobmon {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _serving(sub, "run", commands.cmd_run, "runner and exporter in one process")
+    sub.add_parser("runner", help="the runner alone").set_defaults(func=commands.cmd_runner)
+    _serving(sub, "exporter", commands.cmd_exporter, "the Prometheus exporter alone")
+    sub.add_parser("check-config", help="validate the config and exit").set_defaults(
+        func=commands.cmd_check_config
+    )
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(
+        dest="db_command", required=True, metavar="ACTION"
+    )
+    db.add_parser("upgrade", help="apply migrations").set_defaults(func=commands.cmd_db_upgrade)
+    _listing(sub, "jobs", commands.cmd_jobs, "every job with its status", job=False)
+    _listing(sub, "show", commands.cmd_show, "a job's definition and run (General tab)")
+    journal = _listing(sub, "journal", commands.cmd_journal, "a run's journal (Journal tab)")
+    journal.add_argument("--limit", type=int, default=None, help="only the newest N lines")
+    rejects = _listing(sub, "rejects", commands.cmd_rejects, "a run's rejects (Rejects tab)")
+    rejects.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    start = _control(sub, "start", commands.cmd_start, "start (or restart) a job")
+    start.add_argument("--wait", action="store_true", help="follow the run to its end")
+    start.add_argument("--timeout", type=float, default=None, help="give up waiting after N s")
+    _control(sub, "pause", commands.cmd_pause, "pause the running run at its next checkpoint")
+    _control(sub, "resume", commands.cmd_resume, "resume a paused or server-stopped run")
+    _control(sub, "cancel", commands.cmd_cancel, "cancel the latest run")
+    return parser
+
+
+def _serving(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, func: Command, text: str
+) -> None:
+    parser = sub.add_parser(name, help=text)
+    parser.add_argument(
+        "--web.listen-address",
+        dest="listen_address",
+        default=None,
+        help="exporter address (default: exporter.listen_address)",
+    )
+    parser.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        default=None,
+        help="exporter-toolkit web config (TLS, basic auth)",
+    )
+    parser.set_defaults(func=func)
+
+
+def _listing(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    func: Command,
+    text: str,
+    *,
+    job: bool = True,
+) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=text)
+    if job:
+        parser.add_argument("job", help="job name")
+        parser.add_argument("--run", type=int, default=None, help="an older run's id")
+    parser.add_argument("--output", choices=["table", "json"], default="table")
+    parser.set_defaults(func=func)
+    return parser
+
+
+def _control(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, func: Command, text: str
+) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=text)
+    parser.add_argument("job", help="job name")
+    parser.set_defaults(func=func)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``jobmon`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        config = load(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    secrets = config.secrets()
+    logs.setup(args.log_level, secrets)
+    try:
+        return int(args.func(config, args))
+    except ConfigError as exc:  # the web config file, read when the exporter starts
+        print(redact(str(exc), secrets), file=sys.stderr)
+        return EXIT_USAGE
+    except Refused as exc:
+        return _fail(str(exc), EXIT_REFUSED, args, secrets)
+    except UnknownJob as exc:
+        return _fail(str(exc), EXIT_USAGE, args, secrets)
+    except DB_ERRORS as exc:
+        return _fail(f"database error: {describe(exc)}", EXIT_ERROR, args, secrets)
+    except (RunnerLockError, TimeoutError, OSError, ValueError) as exc:
+        return _fail(str(exc), EXIT_ERROR, args, secrets)
+    except KeyboardInterrupt:
+        return EXIT_ERROR
+
+
+def _fail(message: str, code: int, args: argparse.Namespace, secrets: list[str]) -> int:
+    if args.log_level == "debug":
+        logging.getLogger("jobmon").exception("%s", message)
+    errors.print(f"[red]error:[/] {escape(redact(message, secrets))}")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

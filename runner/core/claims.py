@@ -1,0 +1,153 @@
+"""The runner's database moves: create fired runs, claim runs, heartbeat, reap stale runs."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from runner.core import lifecycle
+from runner.core.catalog import job_by_name
+from runner.core.fencing import Fence, LostClaim
+from runner.core.lifecycle import TransitionError
+from runner.core.states import ACTIVE, FINAL, Cause, Status
+from runner.core.storage.db import Database
+from runner.core.storage.models import Run
+
+
+@dataclass(frozen=True)
+class Fire:
+    """A schedule firing: which job, and the fire time it was due at."""
+
+    job_name: str
+    at: datetime
+
+    @property
+    def key(self) -> str:
+        """The run's unique fire key: the scheduled time in UTC, to the second."""
+        return self.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def create_fired_runs(db: Database, fires: Iterable[Fire], now: datetime) -> list[str]:
+    """Create a run per fire unless one exists for that fire time or the job is still busy.
+
+    Returns a line per fire saying what happened, for the runner's log.
+    """
+    outcomes: list[str] = []
+    for fire in fires:
+        with db.write() as session:
+            outcomes.append(_create_fired_run(session, fire, now))
+    return outcomes
+
+
+def _create_fired_run(session: Session, fire: Fire, now: datetime) -> str:
+    job = job_by_name(session, fire.job_name)
+    if job is None:
+        return f"{fire.job_name}: fire at {fire.key} ignored: job not in the database"
+    latest = lifecycle.lock_job(session, job)
+    if latest is not None and latest.status == Status.SERVER_STOPPED.value:
+        # Interrupted by infrastructure, not by a person: the schedule restarts it from its
+        # last checkpoint. A paused run stays paused until someone resumes it.
+        try:
+            lifecycle.transition(
+                session,
+                latest.id,
+                Status.RUNNING,
+                cause=Cause.SCHEDULER,
+                now=now,
+                reason=f"restarted from its last checkpoint at {fire.key}",
+            )
+        except TransitionError as exc:  # another runner handled the same fire first
+            return f"{job.name}: fire at {fire.key} skipped: {exc}"
+        return f"{job.name}: run {latest.id} restarted for fire at {fire.key}"
+    if latest is not None and Status(latest.status) not in FINAL:
+        return f"{job.name}: fire at {fire.key} skipped: run {latest.id} is {latest.status}"
+    run = lifecycle.create_run(
+        session,
+        job,
+        cause=Cause.SCHEDULER,
+        now=now,
+        fire_key=fire.key,
+        reason=f"scheduled at {fire.key}",
+    )
+    if run is None:
+        return f"{job.name}: fire at {fire.key} already has a run"
+    return f"{job.name}: run {run.id} created for fire at {fire.key}"
+
+
+def claimable(job_ids: Collection[int]) -> ColumnElement[bool]:
+    """Runs waiting for a runner: new ones, and resumed or restarted ones with no runner."""
+    waiting = or_(
+        Run.status == Status.EDITING.value,
+        and_(Run.status == Status.RUNNING.value, Run.claimed_by.is_(None)),
+    )
+    return and_(waiting, Run.job_id.in_(list(job_ids)))
+
+
+def claim_next(
+    db: Database, job_ids: Collection[int], runner_id: str, now: datetime
+) -> Fence | None:
+    """Claim the oldest waiting run of ``job_ids``; None if there is none.
+
+    PostgreSQL and MariaDB skip rows another runner has locked; SQLite has one runner.
+    """
+    if not job_ids:
+        return None
+    with db.write() as session:
+        query = select(Run).where(claimable(job_ids)).order_by(Run.id).limit(1)
+        if not db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        run = session.scalars(query).first()
+        if run is None:
+            return None
+        try:
+            return lifecycle.claim(session, run, runner_id, now)
+        except TransitionError:
+            return None
+
+
+def claim_run(db: Database, run_id: int, runner_id: str, now: datetime) -> Fence:
+    """Claim one given run (``run_once``); raises if it is not waiting for a runner."""
+    with db.write() as session:
+        run = session.get(Run, run_id)
+        assert run is not None
+        return lifecycle.claim(session, run, runner_id, now)
+
+
+def heartbeat(db: Database, fences: Iterable[Fence], now: datetime) -> list[Fence]:
+    """Refresh the heartbeat of each held run; returns the fences that were lost."""
+    lost: list[Fence] = []
+    with db.write() as session:
+        for fence in fences:
+            held = update(Run).where(*fence.held()).values(heartbeat_at=now)
+            if lifecycle.execute_dml(session, held).rowcount != 1:
+                lost.append(fence)
+    return lost
+
+
+def reap_stale(db: Database, stale_after: float, now: datetime) -> list[str]:
+    """Mark ``server_stopped`` every active run whose heartbeat is older than ``stale_after``."""
+    cutoff = now - timedelta(seconds=stale_after)
+    with db.write() as session:
+        query = select(Run).where(
+            Run.status.in_([s.value for s in ACTIVE]), Run.heartbeat_at < cutoff
+        )
+        if not db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        stale = list(session.scalars(query))
+        return [_reap(session, run, stale_after, now) for run in stale]
+
+
+def _reap(session: Session, run: Run, stale_after: float, now: datetime) -> str:
+    owner = f"runner {run.claimed_by}" if run.claimed_by else "no runner"
+    reason = f"no heartbeat for {stale_after:g}s ({owner})"
+    try:
+        lifecycle.transition(
+            session, run.id, Status.SERVER_STOPPED, cause=Cause.REAPER, now=now, reason=reason
+        )
+    except (TransitionError, LostClaim) as exc:
+        return f"run {run.id}: not reaped: {exc}"
+    return f"run {run.id}: server_stopped ({reason})"

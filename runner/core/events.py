@@ -1,0 +1,99 @@
+"""What a run writes while it works: journal lines, rejects, progress and checkpoints.
+
+Each write bumps the job's totals in the same transaction. Writes made on behalf of a runner
+are fenced by its claim (:class:`runner.lifecycle.Fence`), so a runner that lost the run can
+no longer change it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CursorResult, insert, update
+from sqlalchemy.orm import Session
+
+from runner.core import totals
+from runner.core.fencing import Fence
+from runner.core.states import Level, RejectReason
+from runner.core.storage.models import JournalEntry, Reject, Run, journal_column, rejects_column
+
+MAX_MESSAGE = 4000
+
+
+@dataclass(frozen=True)
+class RejectRecord:
+    """A rejected source record: where it was, what it said, and why it was refused."""
+
+    line: int
+    record: str
+    field: str | None
+    reason: RejectReason
+    message: str
+
+
+def journal(
+    session: Session, run_id: int, job_id: int, level: Level, message: str, now: datetime
+) -> None:
+    """Append a message to the run's journal."""
+    session.add(
+        JournalEntry(run_id=run_id, at=now, level=level.value, message=message[:MAX_MESSAGE])
+    )
+    totals.bump(session, job_id, {journal_column(level): 1})
+
+
+def add_rejects(
+    session: Session, run_id: int, job_id: int, rejects: Sequence[RejectRecord]
+) -> None:
+    """Store rejected records and count them per reason."""
+    if not rejects:
+        return
+    session.execute(
+        insert(Reject),
+        [
+            {
+                "run_id": run_id,
+                "line": r.line,
+                "record": r.record,
+                "field": r.field,
+                "reason": r.reason.value,
+                "message": r.message[:MAX_MESSAGE],
+            }
+            for r in rejects
+        ],
+    )
+    per_reason = Counter(rejects_column(r.reason) for r in rejects)
+    totals.bump(session, job_id, dict(per_reason))
+    session.execute(update(Run).where(Run.id == run_id).values(rejects=Run.rejects + len(rejects)))
+
+
+def save_progress(
+    session: Session,
+    fence: Fence,
+    job_id: int,
+    now: datetime,
+    *,
+    records: int = 0,
+    state: Any = None,
+    save_state: bool = False,
+) -> None:
+    """Heartbeat, add ``records`` and (with ``save_state``) store the checkpoint, fenced."""
+    values: dict[str, Any] = {"heartbeat_at": now}
+    if records:
+        values["records"] = Run.records + records
+    if save_state:
+        values["checkpoint"] = json.dumps(state)
+    result = session.execute(update(Run).where(*fence.held()).values(values))
+    assert isinstance(result, CursorResult)
+    if result.rowcount != 1:
+        raise fence.lost()
+    totals.bump(session, job_id, {"records_total": records})
+
+
+def load_checkpoint(run: Run) -> Any:
+    """The state last saved by ``checkpoint()``, or None."""
+    return None if run.checkpoint is None else json.loads(run.checkpoint)

@@ -1,0 +1,118 @@
+"""Engines and transactions: SQLite (WAL, busy timeout, foreign keys, BEGIN IMMEDIATE for
+writes), PostgreSQL (psycopg 3) and MariaDB/MySQL (PyMySQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session
+
+from runner.core.config.secrets import redact, safe_url
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+_WRITE = "jobmon_write"
+
+
+def normalize_url(url: str) -> URL:
+    """Pick jobmon's drivers for bare ``postgresql://`` and ``mysql://`` URLs."""
+    parsed = make_url(url)
+    driver = {
+        "postgresql": "postgresql+psycopg",
+        "postgres": "postgresql+psycopg",
+        "mysql": "mysql+pymysql",
+        "mariadb": "mariadb+pymysql",
+    }
+    if parsed.drivername in driver:
+        parsed = parsed.set(drivername=driver[parsed.drivername])
+    return parsed
+
+
+class Database:
+    """One engine and the two kinds of transaction jobmon uses: write and read."""
+
+    def __init__(self, url: str, *, connect_timeout: float = 5.0, pool_size: int = 5) -> None:
+        self.url = normalize_url(url)
+        self.dialect = self.url.get_backend_name()
+        self.engine = _create_engine(self.url, connect_timeout, pool_size)
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with its password masked."""
+        return safe_url(self.url)
+
+    def redact(self, text: str) -> str:
+        """``text`` with this database's password masked (driver errors may echo the DSN)."""
+        return redact(text, [self.url.password])
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether this is an embedded SQLite database (one runner at a time)."""
+        return self.dialect == "sqlite"
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session in one write transaction (BEGIN IMMEDIATE on SQLite), committed on exit."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**{_WRITE: True})
+            with Session(bind=conn, expire_on_commit=False) as session, session.begin():
+                yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session in one read transaction; loaded objects stay usable after it."""
+        with (
+            self.engine.connect() as conn,
+            Session(bind=conn, expire_on_commit=False) as session,
+            session.begin(),
+        ):
+            yield session
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def _create_engine(url: URL, connect_timeout: float, pool_size: int) -> Engine:
+    backend = url.get_backend_name()
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if backend == "sqlite":
+        kwargs["connect_args"] = {
+            "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+            "check_same_thread": False,
+        }
+        engine = create_engine(url, **kwargs)
+        _setup_sqlite(engine)
+        return engine
+    kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600)
+    if backend == "postgresql":
+        kwargs["connect_args"] = {"connect_timeout": max(1, int(connect_timeout))}
+    elif backend in ("mysql", "mariadb"):
+        kwargs["connect_args"] = {"connect_timeout": connect_timeout, "charset": "utf8mb4"}
+    return create_engine(url, **kwargs)
+
+
+def _setup_sqlite(engine: Engine) -> None:
+    """WAL, busy timeout and foreign keys on every connection; writers begin IMMEDIATE.
+
+    A deferred transaction that reads and then writes can fail with SQLITE_BUSY_SNAPSHOT,
+    which busy_timeout does not cover; taking the write lock at BEGIN avoids it.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -1,0 +1,128 @@
+"""Read-only views of jobs and runs for the CLI (and later the web pages): the job list,
+the General tab, the Journal tab and the Rejects tab."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from runner.core.states import Status
+from runner.core.storage.models import Job, JournalEntry, Reject, Run, Transition
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """A line of the job list."""
+
+    name: str
+    kind: str
+    status: Status
+    schedule: str
+    run_id: int | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    next_run_at: datetime | None
+    records: int
+    rejects: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return _jsonable(asdict(self)) | {"label": self.status.label}
+
+
+def job_list(session: Session) -> list[JobRow]:
+    """Every configured job with its latest run, by name."""
+    query = (
+        select(Job, Run)
+        .outerjoin(Run, Run.id == Job.latest_run_id)
+        .where(Job.defined.is_(True))
+        .order_by(Job.name)
+    )
+    return [_job_row(job, run) for job, run in session.execute(query)]
+
+
+def _job_row(job: Job, run: Run | None) -> JobRow:
+    return JobRow(
+        name=job.name,
+        kind=job.kind,
+        status=Status(job.status),
+        schedule=job.schedule,
+        run_id=run.id if run else None,
+        started_at=run.started_at if run else None,
+        ended_at=run.ended_at if run else None,
+        next_run_at=job.next_run_at,
+        records=run.records if run else 0,
+        rejects=run.rejects if run else 0,
+    )
+
+
+def find_run(session: Session, job: Job, run_id: int | None) -> Run | None:
+    """The job's run ``run_id``, or its latest run; None if there is none."""
+    if run_id is None:
+        run_id = job.latest_run_id
+    if run_id is None:
+        return None
+    run = session.get(Run, run_id)
+    return run if run is not None and run.job_id == job.id else None
+
+
+def transitions(session: Session, run: Run) -> list[Transition]:
+    """The run's transitions, oldest first."""
+    return list(
+        session.scalars(
+            select(Transition).where(Transition.run_id == run.id).order_by(Transition.id)
+        )
+    )
+
+
+def journal(session: Session, run: Run, limit: int | None = None) -> list[JournalEntry]:
+    """The run's journal, oldest first (the newest ``limit`` lines when given)."""
+    query = select(JournalEntry).where(JournalEntry.run_id == run.id)
+    if limit is None:
+        return list(session.scalars(query.order_by(JournalEntry.id)))
+    newest = list(session.scalars(query.order_by(JournalEntry.id.desc()).limit(limit)))
+    return newest[::-1]
+
+
+def rejects(session: Session, run: Run) -> list[Reject]:
+    """The run's rejected records by source line."""
+    query = select(Reject).where(Reject.run_id == run.id).order_by(Reject.line, Reject.id)
+    return list(session.scalars(query))
+
+
+def run_dict(run: Run) -> dict[str, Any]:
+    """The General tab's run fields, JSON-friendly."""
+    status = Status(run.status)
+    duration = None
+    if run.started_at is not None:
+        duration = (run.ended_at or run.heartbeat_at or run.started_at) - run.started_at
+    return _jsonable(
+        {
+            "id": run.id,
+            "status": status.value,
+            "label": status.label,
+            "fire_key": run.fire_key,
+            "created_at": run.created_at,
+            "started_at": run.started_at,
+            "ended_at": run.ended_at,
+            "duration_seconds": duration.total_seconds() if duration is not None else None,
+            "records": run.records,
+            "rejects": run.rejects,
+            "attempt": run.attempt,
+            "runner": run.claimed_by,
+            "heartbeat_at": run.heartbeat_at,
+        }
+    )
+
+
+def row_dict(row: JournalEntry | Reject | Transition) -> dict[str, Any]:
+    """A journal line, reject or transition as a JSON-friendly mapping."""
+    return _jsonable({c.key: getattr(row, c.key) for c in row.__table__.columns})
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}

@@ -1,0 +1,115 @@
+"""Executing one claimed run: call its job kind, then record how it ended."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from runner.core import events, lifecycle
+from runner.core.clock import Clock
+from runner.core.config import Config
+from runner.core.fencing import Fence, LostClaim
+from runner.core.lifecycle import TransitionError
+from runner.core.states import Cause, Level, Status
+from runner.core.storage.db import Database
+from runner.core.storage.errors import DB_ERRORS, describe
+from runner.core.storage.models import Run
+from runner.executor.context import Interrupted, JobContext, JobFailed
+from runner.executor.jobs.registry import executor_for
+
+log = logging.getLogger(__name__)
+
+
+def execute(
+    db: Database,
+    job: Any,
+    fence: Fence,
+    clock: Clock,
+    *,
+    stopping: threading.Event | None = None,
+    data_dirs: tuple[str, ...] = (),
+    config: Config | None = None,
+) -> Status:
+    """Run ``job`` for the claimed run behind ``fence``; returns the run's status after it."""
+    with db.read() as session:
+        run = session.get(Run, fence.run_id)
+        assert run is not None
+    ctx = JobContext(
+        db,
+        run,
+        fence,
+        clock,
+        params=getattr(job, "params", None),
+        stopping=stopping,
+        max_rejects=job.max_rejects,
+        data_dirs=data_dirs,
+        config=config,
+    )
+    if ctx.resumed:
+        ctx.journal(Level.INFO, "Resuming from the last checkpoint")
+    try:
+        executor_for(job.kind)(job, ctx)
+    except Interrupted as stop:
+        return stop.status
+    except LostClaim as exc:
+        log.warning("%s: %s", job.name, exc)
+        return Status.SERVER_STOPPED
+    except JobFailed as exc:
+        return finish(db, ctx, Status.FINISHED_WITH_ERRORS, str(exc))
+    except Exception as exc:
+        log.exception("%s: run %d failed", job.name, fence.run_id)
+        return finish(db, ctx, Status.FINISHED_WITH_ERRORS, _error_text(exc))
+    return finish(db, ctx, *_outcome(ctx))
+
+
+def _error_text(exc: Exception) -> str:
+    """What the journal says of an unexpected error (database errors without their SQL)."""
+    if isinstance(exc, DB_ERRORS):
+        return f"database error: {describe(exc)}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _outcome(ctx: JobContext) -> tuple[Status, str | None]:
+    if ctx.max_rejects is not None and ctx.rejected > ctx.max_rejects:
+        return Status.FINISHED_WITH_ERRORS, (
+            f"{ctx.rejected} records rejected, more than max_rejects {ctx.max_rejects}"
+        )
+    return Status.FINISHED, None
+
+
+def finish(db: Database, ctx: JobContext, target: Status, error: str | None) -> Status:
+    """Flush what the job buffered, journal the error, and move the run to ``target``.
+
+    A run that was asked to cancel but ended before a checkpoint still ends as it ended;
+    the journal says so.
+    """
+    try:
+        with db.write() as session:
+            ctx.finish_pending(session)
+            now = ctx.clock()
+            if error is not None:
+                events.journal(session, ctx.run_id, ctx.job_id, Level.ERROR, error, now)
+            run = session.get(Run, ctx.run_id, populate_existing=True)
+            assert run is not None
+            reason = _finish_reason(Status(run.status), error)
+            lifecycle.transition(
+                session,
+                ctx.run_id,
+                target,
+                cause=Cause.RUNNER,
+                now=now,
+                fence=ctx.fence,
+                reason=reason,
+            )
+    except (LostClaim, TransitionError) as exc:
+        log.warning("run %d: could not record its end (%s): %s", ctx.run_id, target, exc)
+        return Status.SERVER_STOPPED
+    return target
+
+
+def _finish_reason(current: Status, error: str | None) -> str | None:
+    if current in (Status.CANCELING, Status.PAUSING):
+        ended = "the run ended before it reached a checkpoint"
+        return f"{ended}: {error}" if error else ended
+    return error

@@ -1,0 +1,150 @@
+"""An import's reading and validation in a child process, in parallel with the writes.
+
+For large files the CSV is parsed and validated by ``python -m runner.jobs.convertproc``
+while the runner writes the previous chunk: the two run on different cores instead of
+taking turns under one interpreter lock. The child receives a :class:`Plan` on stdin and
+sends each chunk (the batch's lines, offsets and failures, and the converted rows and
+rejects, without the source records) as a pickle on stdout. It holds at most the chunk it
+is sending and the one it is reading, so memory stays flat.
+
+The parent ends the child when the run ends, whatever the reason; if the parent dies, the
+child's next write fails and it exits.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import gc
+import os
+import pickle
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from runner.core.config import ImportJob
+from runner.executor.jobs.csvsource import Batch, CsvReader
+from runner.executor.jobs.fastrows import Output
+from runner.executor.jobs.gcpause import YOUNG_THRESHOLD
+from runner.executor.jobs.rows import Converted, RowConverter
+
+Chunk = tuple[Batch, Converted]
+# The pipe holds a whole chunk or more, so the child reads on while the parent writes.
+PIPE_BYTES = 8 * 2**20
+
+
+class ChildFailed(Exception):
+    """The child process could not read or convert the file."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the child needs: the job, the file, where to start and the column layout."""
+
+    job: dict[str, Any]
+    source: str
+    offset: int
+    line: int
+    positions: list[int]
+    width: int
+    output: Output
+
+
+@dataclass(frozen=True)
+class _Error:
+    message: str
+
+
+class ProcessChunks:
+    """Chunks read and converted by a child process: iterate once, then :meth:`close`."""
+
+    def __init__(self, plan: Plan) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "runner.executor.jobs.convertproc"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        _widen(self._proc.stdout.fileno())
+        try:
+            pickle.dump(plan, self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self._proc.stdin.close()
+        except BaseException:
+            self.close()
+            raise
+
+    def __iter__(self) -> Iterator[Chunk]:
+        assert self._proc.stdout is not None
+        while True:
+            try:
+                item = pickle.load(self._proc.stdout)
+            except EOFError:
+                code = self._proc.wait()
+                raise ChildFailed(f"the reading process ended early (exit code {code})") from None
+            if isinstance(item, _Error):
+                raise ChildFailed(item.message)
+            yield item
+            if item[0].eof:
+                return
+
+    def close(self) -> None:
+        """End the child (at once if it is still reading) and reap it."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+
+    def __enter__(self) -> ProcessChunks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _widen(pipe: int) -> None:
+    """Make the pipe as large as the system allows, up to :data:`PIPE_BYTES`."""
+    try:
+        with open("/proc/sys/fs/pipe-max-size") as limit:
+            size = min(PIPE_BYTES, int(limit.read()))
+        fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, size)
+    except (OSError, ValueError, AttributeError):
+        pass  # not Linux, or not allowed: the default pipe works, only slower
+
+
+def _produce(plan: Plan, out: Any) -> None:
+    job = ImportJob.model_validate(plan.job)
+    fmt = job.source
+    converter = RowConverter(job.columns, plan.positions, plan.width, fmt, plan.output)
+    with CsvReader(plan.source, fmt, offset=plan.offset, line=plan.line) as reader:
+        while True:
+            batch = reader.read(job.chunk_rows)
+            converted = converter.convert(batch.records, batch.lines)
+            batch.records, converted.records = [], []  # the parent re-reads what it needs
+            pickle.dump((batch, converted), out, protocol=pickle.HIGHEST_PROTOCOL)
+            out.flush()
+            if batch.eof:
+                return
+
+
+def main() -> None:
+    """The child: read the plan, send chunks until the end of the file or of the pipe."""
+    gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+    out = sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing but pickles on the pipe
+    plan: Plan = pickle.load(sys.stdin.buffer)
+    try:
+        _produce(plan, out)
+    except BrokenPipeError:
+        os._exit(0)  # the parent is gone or closed the pipe: nothing left to flush
+    except Exception as exc:
+        pickle.dump(_Error(f"{type(exc).__name__}: {exc}"), out)
+        out.flush()
+
+
+if __name__ == "__main__":
+    # Run the module's own copy, so what it pickles is named runner.jobs.convertproc.*.
+    from runner.executor.jobs import convertproc
+
+    convertproc.main()
