@@ -1,78 +1,90 @@
-"""Fires from the config's schedules, computed by APScheduler with an in-memory job store.
+"""Fires from the config's schedules: APScheduler's triggers, read against the runner's clock.
 
-APScheduler only says *when* a job fires; the database decides *whether* a run is created:
-every runner fires the same schedules, and the unique (job, fire time) key lets one run in.
+APScheduler's triggers (cron, intervals on a fixed grid; see :mod:`runner.core.schedule`)
+say *when* a job fires; the database decides *whether* a run is created: every runner fires
+the same schedules, and the unique (job, fire time) key lets one run in. The runner asks for
+due fires on each pass of its loop, with the clock it was given, so tests move time instead
+of waiting for it. Fire times missed while the runner was busy or down are coalesced into
+the latest one, as APScheduler does with ``coalesce=True``; a fire found more than the
+misfire grace after its time is skipped (logged), so a runner that was stopped for a day
+does not start yesterday's runs.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
-from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
 
 from runner.core import schedule as schedules
 from runner.core.claims import Fire
+from runner.core.clock import Clock, utcnow
 from runner.core.config import JobBase
 
 log = logging.getLogger(__name__)
+MISFIRE_GRACE_SECONDS = 60
 
 
-def _fired() -> None:
-    """APScheduler needs a callable; the fire itself is handled by the submission listener."""
+@dataclass
+class _Entry:
+    """One scheduled job: its trigger and its next fire time (None once it has no more)."""
+
+    trigger: BaseTrigger
+    next_at: datetime | None
 
 
 class Scheduler:
-    """Turns schedules into :class:`Fire` items on a queue that the runner drains."""
+    """The due fires and the next fire times of every scheduled job, by the given clock."""
 
-    def __init__(self, jobs: Sequence[JobBase], *, misfire_grace_seconds: int = 60) -> None:
-        self.fires: queue.Queue[Fire] = queue.Queue()
-        self._aps = BackgroundScheduler(timezone=UTC)
-        self._aps.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
+    def __init__(
+        self,
+        jobs: Sequence[JobBase],
+        *,
+        clock: Clock = utcnow,
+        misfire_grace_seconds: float = MISFIRE_GRACE_SECONDS,
+    ) -> None:
+        self.clock = clock
+        self.grace = timedelta(seconds=misfire_grace_seconds)
+        now = clock()
+        self._entries: dict[str, _Entry] = {}
         for job in jobs:
             if job.schedule:
-                self._aps.add_job(
-                    _fired,
-                    schedules.parse(job.schedule),
-                    id=job.name,
-                    name=job.name,
-                    coalesce=True,
-                    max_instances=1,
-                    misfire_grace_time=misfire_grace_seconds,
-                )
+                trigger = schedules.parse(job.schedule)
+                self._entries[job.name] = _Entry(trigger, _next(trigger, None, now))
 
-    def start(self) -> None:
-        """Start computing fire times in a background thread."""
-        self._aps.start()
-
-    def shutdown(self) -> None:
-        """Stop firing."""
-        if self._aps.running:
-            self._aps.shutdown(wait=False)
+    def due(self) -> list[Fire]:
+        """The fires due since the last call: the latest missed time of each job."""
+        now = self.clock()
+        fires: list[Fire] = []
+        for name, entry in self._entries.items():
+            latest = None
+            while entry.next_at is not None and entry.next_at <= now:
+                latest = entry.next_at
+                entry.next_at = _next(entry.trigger, latest, now)
+            if latest is None:
+                continue
+            if now - latest > self.grace:
+                log.warning("%s: fire at %s skipped: missed by %s", name, latest, now - latest)
+                continue
+            fires.append(Fire(name, latest))
+        return fires
 
     def next_run_times(self) -> dict[str, datetime | None]:
         """Each scheduled job's next fire time (None once it has no more)."""
-        return {job.id: _aware(job.next_run_time) for job in self._aps.get_jobs()}
+        return {name: entry.next_at for name, entry in self._entries.items()}
 
-    def drain(self) -> list[Fire]:
-        """The fires that happened since the last call."""
-        fired: list[Fire] = []
-        while True:
-            try:
-                fired.append(self.fires.get_nowait())
-            except queue.Empty:
-                return fired
-
-    def _on_submitted(self, event: JobSubmissionEvent) -> None:
-        # With coalesce=True, missed fires arrive as one: the latest due time.
-        self.fires.put(Fire(event.job_id, _aware(event.scheduled_run_times[-1])))
+    def seconds_to_next(self) -> float | None:
+        """Seconds until the soonest next fire (0 if one is due); None without schedules."""
+        times = [e.next_at for e in self._entries.values() if e.next_at is not None]
+        if not times:
+            return None
+        return max(0.0, (min(times) - self.clock()).total_seconds())
 
 
-def _aware(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC)
-    return value
+def _next(trigger: BaseTrigger, previous: datetime | None, now: datetime) -> datetime | None:
+    """The trigger's fire time after ``previous`` (the first one from ``now`` without one)."""
+    found = trigger.get_next_fire_time(previous, now)
+    return found.astimezone(UTC) if isinstance(found, datetime) else None

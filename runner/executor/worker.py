@@ -59,7 +59,7 @@ class Runner:
         self.runner_id = self.settings.id or default_runner_id()
         self.stopping = threading.Event()
         self.active: dict[int, Active] = {}
-        self.scheduler = Scheduler(config.jobs)
+        self.scheduler = Scheduler(config.jobs, clock=clock)
         self.jobs = {job.name: job for job in config.jobs}
         self.job_ids: dict[str, int] = {}
         self._next_runs: dict[str, datetime | None] = {}
@@ -71,17 +71,19 @@ class Runner:
         """Ask the loop to stop (safe from a signal handler)."""
         self.stopping.set()
 
+    def prepare(self) -> None:
+        """Bring the jobs table in step with the config (waiting out a database outage)."""
+        self.job_ids = self._until_ok(lambda: catalog.sync_jobs(self.db, self.config.jobs))
+
     def run(self) -> None:
         """Run until stopped."""
-        self.job_ids = self._until_ok(lambda: catalog.sync_jobs(self.db, self.config.jobs))
-        self.scheduler.start()
+        self.prepare()
         log.info("runner %s started with %d jobs", self.runner_id, len(self.jobs))
         try:
             while not self.stopping.is_set():
                 self.tick()
-                self.stopping.wait(self.settings.poll_seconds)
+                self.stopping.wait(self._pause())
         finally:
-            self.scheduler.shutdown()
             self._shut_down()
 
     def tick(self) -> None:
@@ -101,7 +103,7 @@ class Runner:
 
     def _tick(self) -> None:
         now = self.clock()
-        for line in claims.create_fired_runs(self.db, self.scheduler.drain(), now):
+        for line in claims.create_fired_runs(self.db, self.scheduler.due(), now):
             log.info("%s", line)
         self._reap_finished_threads()
         self._heartbeat(now)
@@ -112,6 +114,12 @@ class Runner:
             if not self._claim_one():
                 break
         self._retention(now)
+
+    def _pause(self) -> float:
+        """Seconds until the next pass: the poll interval, shorter if a fire is due sooner."""
+        to_fire = self.scheduler.seconds_to_next()
+        poll = self.settings.poll_seconds
+        return poll if to_fire is None else min(poll, to_fire + 0.01)
 
     def _claim_one(self) -> bool:
         fence = claims.claim_next(self.db, self.job_ids.values(), self.runner_id, self.clock())
