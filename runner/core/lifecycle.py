@@ -116,27 +116,47 @@ def _record(
     reason: str | None,
     now: datetime,
 ) -> None:
+    text = f"Status changed from {current.label} to {target.label} by {cause.value}"
+    _add_transition(session, run.id, current, target, cause, reason, now, text)
+    start = run.started_at or now
+    duration = max(0.0, (now - start).total_seconds()) if target in FINAL else None
+    counts = totals.transition_counts(target, duration)
+    totals.bump(session, run.job_id, counts, _last_times(current, target, now))
+    session.execute(
+        update(Job)
+        .where(Job.id == run.job_id, Job.latest_run_id == run.id)
+        .values(status=target.value)
+    )
+    session.flush()
+
+
+def _add_transition(
+    session: Session,
+    run_id: int,
+    current: Status | None,
+    target: Status,
+    cause: Cause,
+    reason: str | None,
+    now: datetime,
+    text: str,
+) -> None:
+    """The transition row and its journal line (``text``, then the reason if any)."""
     session.add(
         Transition(
-            run_id=run.id,
+            run_id=run_id,
             at=now,
-            from_status=current.value,
+            from_status=current.value if current is not None else None,
             to_status=target.value,
             cause=cause.value,
             reason=reason,
         )
     )
-    text = f"Status changed from {current.label} to {target.label} by {cause.value}"
-    session.add(
-        JournalEntry(
-            run_id=run.id,
-            at=now,
-            level=Level.INFO.value,
-            message=f"{text}: {reason}" if reason else text,
-        )
-    )
-    start = run.started_at or now
-    duration = max(0.0, (now - start).total_seconds()) if target in FINAL else None
+    message = f"{text}: {reason}" if reason else text
+    session.add(JournalEntry(run_id=run_id, at=now, level=Level.INFO.value, message=message))
+
+
+def _last_times(current: Status, target: Status, now: datetime) -> dict[str, datetime]:
+    """The totals' last start, success and failure times a transition sets."""
     times: dict[str, datetime] = {}
     if current is Status.EDITING and target is Status.RUNNING:
         times["last_start_at"] = now
@@ -144,13 +164,7 @@ def _record(
         times["last_success_at"] = now
     elif target is Status.FINISHED_WITH_ERRORS:
         times["last_failure_at"] = now
-    totals.bump(session, run.job_id, totals.transition_counts(target, duration), times)
-    session.execute(
-        update(Job)
-        .where(Job.id == run.job_id, Job.latest_run_id == run.id)
-        .values(status=target.value)
-    )
-    session.flush()
+    return times
 
 
 def create_run(
@@ -168,47 +182,42 @@ def create_run(
     session.execute(
         select(job_totals.c.job_id).where(job_totals.c.job_id == job.id).with_for_update()
     )
-    try:
-        with session.begin_nested():
-            created = execute_dml(
-                session,
-                insert(Run).values(
-                    job_id=job.id,
-                    fire_key=fire_key,
-                    status=Status.EDITING.value,
-                    attempt=0,
-                    created_at=now,
-                    records=0,
-                    rejects=0,
-                ),
-            )
-    except IntegrityError:
+    run_id = _insert_run(session, job, fire_key, now)
+    if run_id is None:
         return None
-    key = created.inserted_primary_key
-    assert key is not None
-    run_id = int(key[0])
     session.execute(
         update(Job)
         .where(Job.id == job.id)
         .values(latest_run_id=run_id, status=Status.EDITING.value)
     )
-    session.add(
-        Transition(
-            run_id=run_id,
-            at=now,
-            from_status=None,
-            to_status=Status.EDITING.value,
-            cause=cause.value,
-            reason=reason,
-        )
-    )
-    text = f"Run created by {cause.value}" + (f": {reason}" if reason else "")
-    session.add(JournalEntry(run_id=run_id, at=now, level=Level.INFO.value, message=text))
+    text = f"Run created by {cause.value}"
+    _add_transition(session, run_id, None, Status.EDITING, cause, reason, now, text)
     counts = totals.transition_counts(Status.EDITING, None)
     counts["runs_total"] = 1
     totals.bump(session, job.id, counts)
     session.flush()
     return _load(session, run_id)
+
+
+def _insert_run(session: Session, job: Job, fire_key: str | None, now: datetime) -> int | None:
+    """The new run's id; None if (job, fire time) already has a run."""
+    values = {
+        "job_id": job.id,
+        "fire_key": fire_key,
+        "status": Status.EDITING.value,
+        "attempt": 0,
+        "created_at": now,
+        "records": 0,
+        "rejects": 0,
+    }
+    try:
+        with session.begin_nested():
+            created = execute_dml(session, insert(Run).values(values))
+    except IntegrityError:
+        return None
+    key = created.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def latest_run(session: Session, job: Job, *, locked: bool = False) -> Run | None:

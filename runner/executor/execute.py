@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
 
 from runner.core import events, lifecycle
 from runner.core.clock import Clock
-from runner.core.config import Config
+from runner.core.config import Config, JobConfig, PythonJob
 from runner.core.fencing import Fence, LostClaim
 from runner.core.lifecycle import TransitionError
 from runner.core.states import Cause, Level, Status
@@ -16,14 +15,14 @@ from runner.core.storage.db import Database
 from runner.core.storage.errors import DB_ERRORS, describe
 from runner.core.storage.models import Run
 from runner.executor.context import Interrupted, JobContext, JobFailed
-from runner.executor.jobs.registry import executor_for
+from runner.executor.jobs.registry import run_job
 
 log = logging.getLogger(__name__)
 
 
 def execute(
     db: Database,
-    job: Any,
+    job: JobConfig,
     fence: Fence,
     clock: Clock,
     *,
@@ -40,7 +39,7 @@ def execute(
         run,
         fence,
         clock,
-        params=getattr(job, "params", None),
+        params=job.params if isinstance(job, PythonJob) else None,
         stopping=stopping,
         max_rejects=job.max_rejects,
         data_dirs=data_dirs,
@@ -49,7 +48,7 @@ def execute(
     if ctx.resumed:
         ctx.journal(Level.INFO, "Resuming from the last checkpoint")
     try:
-        executor_for(job.kind)(job, ctx)
+        run_job(job, ctx)
     except Interrupted as stop:
         return stop.status
     except LostClaim as exc:

@@ -17,10 +17,10 @@ def load_callable(spec: str) -> Callable[[JobContext], Any]:
         module = importlib.import_module(module_name)
     except Exception as exc:
         raise JobFailed(f"cannot import {module_name}: {exc}") from exc
-    func = getattr(module, attr, None)
+    func: Callable[[JobContext], Any] | None = getattr(module, attr, None)
     if not callable(func):
         raise JobFailed(f"{module_name} has no callable {attr}")
-    return func  # type: ignore[no-any-return]
+    return func
 
 
 def execute(job: PythonJob, ctx: JobContext) -> None:

@@ -1,22 +1,38 @@
-"""Which function executes which job kind."""
+"""The job kinds: each implements :class:`JobKind` for its own config model.
+
+A job's config model (``kind:`` in the file) picks its kind; the dispatch below is checked by
+mypy, so a new kind that is not registered, or registered with the wrong model, fails the
+type check rather than a run.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Protocol, TypeVar
 
+from runner.core.config import ExportJob, ImportJob, JobConfig, PythonJob
 from runner.executor.context import JobContext
 from runner.executor.jobs import exports, imports, python
 
-Executor = Callable[[Any, JobContext], None]
-
-EXECUTORS: dict[str, Executor] = {
-    "python": python.execute,
-    "import": imports.execute,
-    "export": exports.execute,
-}
+Spec = TypeVar("Spec", contravariant=True)
 
 
-def executor_for(kind: str) -> Executor:
-    """The executor of ``kind``."""
-    return EXECUTORS[kind]
+class JobKind(Protocol[Spec]):
+    """What every job kind implements: run (or resume) one job through its context."""
+
+    def __call__(self, job: Spec, ctx: JobContext, /) -> None:
+        """Do the job's work, reporting through ``ctx``; raise to fail the run."""
+
+
+PYTHON: JobKind[PythonJob] = python.execute
+IMPORT: JobKind[ImportJob] = imports.execute
+EXPORT: JobKind[ExportJob] = exports.execute
+
+
+def run_job(job: JobConfig, ctx: JobContext) -> None:
+    """Run ``job`` with the kind its config model names."""
+    if isinstance(job, ImportJob):
+        IMPORT(job, ctx)
+    elif isinstance(job, ExportJob):
+        EXPORT(job, ctx)
+    else:
+        PYTHON(job, ctx)
