@@ -2,7 +2,7 @@
 
 For each backend (SQLite, PostgreSQL) and job count, the database is filled with 10 runs of
 history per job, measured, grown to 100 runs per job, and measured again: a scrape must cost
-the same whatever the history. Scrapes go to ``python -m exporter`` over HTTP with the
+the same whatever the history. Scrapes go to ``jobmon exporter`` over HTTP with the
 headers Prometheus 2.42 sends (OpenMetrics first, gzip, scrape timeout). Three series each:
 
 - cold: the first scrape after start (every job rendered);
@@ -12,9 +12,11 @@ headers Prometheus 2.42 sends (OpenMetrics first, gzip, scrape timeout). Three s
 
 The baseline, measured in the same run on the same rows: prometheus-client's OpenMetrics
 ``generate_latest`` of the same families, and a straightforward exporter (read, build
-families, ``generate_latest``, gzip level 6). Run: ``.venv/bin/python bench/exporter_bench.py``
-(``--quick`` stops at 1k jobs). PostgreSQL needs the admin URL in ``JOBMON_BENCH_PG``
-(default: the local test server); a database ``jobmon_bench`` is created and dropped.
+families, ``generate_latest``, gzip level 6); its families come from the test suite's
+reference (``tests/exporter/reference.py``), the one the renderer is checked against.
+Run: ``.venv/bin/python bench/exporter_bench.py`` (``--quick`` stops at 1k jobs). PostgreSQL
+needs the admin URL in ``JOBMON_BENCH_PG`` (default: the local test server); a database
+``jobmon_bench`` is created and dropped.
 """
 
 from __future__ import annotations
@@ -37,11 +39,10 @@ from typing import Any
 
 import sqlalchemy as sa
 import yaml
-from prometheus_client.openmetrics import exposition as openmetrics
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from exporter.families import FamiliesCollector, families
+from exporter.formats import Format
 from exporter.reader import INDEX, Reader
 from exporter.render import SelfValues
 from exporter.snapshot import snapshot
@@ -49,8 +50,10 @@ from runner.core.metrics import DURATION_BUCKETS
 from runner.core.storage.db import Database
 from runner.core.storage.migrate import upgrade
 from runner.core.storage.models import job_totals
+from tests.exporter.reference import FamiliesCollector, encoder, families
 from tests.promtools import free_port
 
+JOBMON = str(Path(sys.executable).with_name("jobmon"))  # the console script of this venv
 PG_ADMIN = os.environ.get("JOBMON_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ACCEPT = (
     "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
@@ -151,13 +154,13 @@ def touch(db: Database, jobs: int, latest: int, share: float, rng: random.Random
 
 @contextmanager
 def exporter_process(url: str, tmp: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    """``python -m exporter`` on a free port, stopped at the end."""
+    """``jobmon exporter`` on a free port, stopped at the end."""
     config = tmp / "bench.yaml"
     config.write_text(yaml.safe_dump({"database": {"url": url}}), encoding="utf-8")
     port = free_port()
-    command = [sys.executable, "-m", "exporter", "--config", str(config)]
+    command = [JOBMON, "--config", str(config), "--log-level", "warning", "exporter"]
     process = subprocess.Popen(
-        [*command, "--web.listen-address", f"127.0.0.1:{port}", "--log-level", "warning"],
+        [*command, "--web.listen-address", f"127.0.0.1:{port}"],
         cwd=Path(__file__).resolve().parent.parent,
         stdout=subprocess.DEVNULL,
         stderr=(tmp / "exporter.log").open("ab"),
@@ -229,13 +232,14 @@ def measure(db: Database, url: str, jobs: int, latest: int, tmp: Path) -> dict[s
 def baseline(db: Database, repeat: int) -> dict[str, float]:
     """prometheus-client on the same rows: generate_latest alone, and a whole plain scrape."""
     own = SelfValues(True, 0.0, 0, "bench")
+    generate = encoder(Format.OPENMETRICS)
     best_generate, best_plain = float("inf"), float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
         rows = Reader(db).read(60)
         built = families([snapshot(r) for r in sorted(rows, key=lambda r: r[INDEX["name"]])], own)
         generated = time.perf_counter()
-        text = openmetrics.generate_latest(FamiliesCollector(built))  # type: ignore[no-untyped-call]
+        text = generate(FamiliesCollector(built))
         done = time.perf_counter()
         gzip.compress(text, 6)
         best_generate = min(best_generate, done - generated)

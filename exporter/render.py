@@ -5,11 +5,14 @@ they came from; a scrape compares every row with the cached one (a tuple compari
 renders again only the jobs whose row differs. A family's samples are the concatenation of
 its fragments in job order, under one HELP/TYPE header, cut into chunks of about
 :data:`CHUNK_BYTES` that are kept as :class:`~exporter.deflate.Piece` objects: a chunk is
-rebuilt (and compressed again) only when one of its fragments changed. Sample lines are the
-same in classic text and OpenMetrics; only the headers and ``# EOF`` differ.
+rebuilt (and compressed again) only when one of its fragments changed. Under the default
+names, sample lines are the same in classic text and OpenMetrics; only the headers and
+``# EOF`` differ.
 
 Lines are formatted exactly as prometheus-client formats them (``floatToGoString``, labels
 sorted by name, the same escaping); the test suite checks byte equality with its output.
+A scrape asking for a name escaping that changes names (see :mod:`exporter.formats`) is
+rare: its samples are rendered from the kept snapshots, spelled for it, and not kept.
 """
 
 from __future__ import annotations
@@ -17,10 +20,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import lru_cache
 
 from exporter.deflate import Piece
+from exporter.formats import PLAIN, Escaping, Format, Spelling, spelling
 from exporter.headers import EOF, header
 from exporter.reader import INDEX, Row
 from exporter.snapshot import BUCKET_LABELS, VALUES, JobSnapshot, go_float, snapshot
@@ -29,13 +32,7 @@ from runner.core.states import Status
 
 CHUNK_BYTES = 64 * 1024
 _ID, _NAME = INDEX["id"], INDEX["name"]
-
-
-class Format(StrEnum):
-    """The two exposition formats."""
-
-    TEXT = "text"
-    OPENMETRICS = "openmetrics"
+_JOB_INDEX = {m.name: f for f, m in enumerate(JOB_METRICS)}
 
 
 @dataclass(frozen=True)
@@ -61,30 +58,38 @@ def number(value: float) -> str:
     return go_float(value)
 
 
-def line(name: str, labels: Iterable[tuple[str, str]], value: float) -> str:
+def line(
+    name: str, labels: Iterable[tuple[str, str]], value: float, names: Spelling = PLAIN
+) -> str:
     """One sample line, labels sorted by name as prometheus-client writes them."""
-    pairs = ",".join(f'{k}="{escape(v)}"' for k, v in sorted(labels))
+    spelled = names.labels
+    pairs = ",".join(f'{spelled[k]}="{escape(v)}"' for k, v in sorted(labels))
+    name = names.samples[name]
     return f"{name}{{{pairs}}} {number(value)}\n" if pairs else f"{name} {number(value)}\n"
 
 
-def fragment(metric: Metric, job: JobSnapshot) -> bytes:
-    """The sample lines of one job for one metric.
+def _histogram(name: str, head: str, job: JobSnapshot, names: Spelling) -> bytes:
+    bucket, le = f"{names.samples[name + '_bucket']}{head}", names.labels["le"]
+    lines = [
+        f'{bucket},{le}="{bound}"}} {number(n)}\n'
+        for bound, n in zip(BUCKET_LABELS, job.buckets, strict=True)
+    ]
+    lines.append(f"{names.samples[name + '_count']}{head}}} {number(job.buckets[-1])}\n")
+    lines.append(f"{names.samples[name + '_sum']}{head}}} {number(job.duration_sum)}\n")
+    return "".join(lines).encode()
 
-    Label names are listed sorted in :mod:`exporter.metrics`, ``job_name`` first, so lines
+
+def fragment(metric: Metric, job: JobSnapshot, names: Spelling = PLAIN) -> bytes:
+    """The sample lines of one job for one metric, names spelled as ``names`` says.
+
+    Label names are listed sorted in :mod:`runner.core.metrics`, ``job_name`` first, so lines
     are written in that order without sorting each time.
     """
-    head = f'{{job_name="{escape(job.name)}"'
+    head = f'{{{names.labels["job_name"]}="{escape(job.name)}"'
     name = metric.name
     if metric.type is Type.HISTOGRAM:
-        bucket = f"{name}_bucket{head}"
-        lines = [
-            f'{bucket},le="{le}"}} {number(n)}\n'
-            for le, n in zip(BUCKET_LABELS, job.buckets, strict=True)
-        ]
-        lines.append(f"{name}_count{head}}} {number(job.buckets[-1])}\n")
-        lines.append(f"{name}_sum{head}}} {number(job.duration_sum)}\n")
-        return "".join(lines).encode()
-    start, more = name + head, metric.labels[1:]
+        return _histogram(name, head, job, names)
+    start, more = names.samples[name] + head, names.after_job_name[name]
     return "".join(
         [
             f"{start}{_pairs(more, values)}}} {number(value)}\n"
@@ -162,23 +167,31 @@ class Renderer:
         """The jobs of the last update, in exposition order."""
         return [job.snap for job in self._ordered]
 
-    def pieces(self, fmt: Format, own: SelfValues) -> list[Piece]:
+    def pieces(
+        self, fmt: Format, own: SelfValues, escaping: Escaping = Escaping.UNDERSCORES
+    ) -> list[Piece]:
         """The whole exposition: job families from the last update (if the read worked)."""
+        names = spelling(fmt, escaping)
         pieces: list[Piece] = []
-        job_metrics = iter(self._chunks)
         for metric in METRICS:
+            if metric.scope is not Scope.SELF and not own.database_up:
+                continue
+            pieces.append(header(metric, fmt, escaping))
             if metric.scope is Scope.JOB:
-                chunks = next(job_metrics)
-                if own.database_up:
-                    pieces += [header(metric, fmt), *chunks]
+                pieces += self._job_pieces(metric, names)
             elif metric.scope is Scope.AGGREGATE:
-                if own.database_up:
-                    pieces += [header(metric, fmt), Piece(self._status_counts())]
+                pieces.append(Piece(self._status_counts(names)))
             else:
-                pieces += [header(metric, fmt), Piece(_self_line(metric, own))]
+                pieces.append(Piece(_self_line(metric, own, names)))
         if fmt is Format.OPENMETRICS:
             pieces.append(EOF)
         return pieces
+
+    def _job_pieces(self, metric: Metric, names: Spelling) -> list[Piece]:
+        """The kept chunks of a job metric; rendered again when names are spelled otherwise."""
+        if names.plain:
+            return self._chunks[_JOB_INDEX[metric.name]]
+        return [Piece(b"".join([fragment(metric, job.snap, names) for job in self._ordered]))]
 
     def _apply(self, changed: list[tuple[_Job, _Job]]) -> None:
         """Put changed jobs in place and rebuild only the chunks holding a changed fragment."""
@@ -214,17 +227,18 @@ class Renderer:
         size = self._sizes[f]
         return Piece(b"".join([job.parts[f] for job in self._ordered[k * size : (k + 1) * size]]))
 
-    def _status_counts(self) -> bytes:
+    def _status_counts(self, names: Spelling) -> bytes:
         counts = self._counts
-        text = "".join(line("jobmon_jobs", (("status", s.value),), counts[s]) for s in Status)
-        return text.encode()
+        lines = [line("jobmon_jobs", (("status", s.value),), counts[s], names) for s in Status]
+        return "".join(lines).encode()
 
 
-def _self_line(metric: Metric, own: SelfValues) -> bytes:
-    values = {
-        "jobmon_database_up": line(metric.name, (), float(own.database_up)),
-        "jobmon_scrape_duration_seconds": line(metric.name, (), own.duration),
-        "jobmon_scrape_errors_total": line(metric.name, (), own.errors),
-        "jobmon_build_info": line(metric.name, (("version", own.version),), 1.0),
+def _self_line(metric: Metric, own: SelfValues, names: Spelling) -> bytes:
+    values: dict[str, tuple[tuple[tuple[str, str], ...], float]] = {
+        "jobmon_database_up": ((), float(own.database_up)),
+        "jobmon_scrape_duration_seconds": ((), own.duration),
+        "jobmon_scrape_errors_total": ((), own.errors),
+        "jobmon_build_info": ((("version", own.version),), 1.0),
     }
-    return values[metric.name].encode()
+    labels, value = values[metric.name]
+    return line(metric.name, labels, value, names).encode()

@@ -3,7 +3,7 @@
 The read runs in its own thread and the scrape waits for it at most the budget: whatever
 the database does (down, locked, unreachable host), the scrape answers in time, with
 ``jobmon_database_up 0`` and one more ``jobmon_scrape_errors_total``. The read also carries
-server-side statement and connect timeouts (see :mod:`exporter.collector`), so a slow read
+server-side statement and connect timeouts (see :mod:`exporter.reader`), so a slow read
 ends soon after the scrape gave up on it.
 """
 
@@ -14,12 +14,10 @@ import threading
 import time
 from dataclasses import dataclass
 
-from prometheus_client.metrics_core import Metric as Family
-
 from exporter.deflate import Piece
-from exporter.families import families
+from exporter.formats import Escaping, Format
 from exporter.reader import DatabaseUnavailable, Reader, Row
-from exporter.render import Format, Renderer, SelfValues
+from exporter.render import Renderer, SelfValues
 from runner.core.storage.db import Database
 
 log = logging.getLogger("jobmon.exporter")
@@ -28,11 +26,10 @@ MAX_READS = 4  # database reads at once; more scrapes wait for one to end
 
 @dataclass
 class Exposition:
-    """What a scrape renders: pieces in one of the two formats, or prometheus-client families."""
+    """What a scrape renders: the exporter's own values and the pieces of the exposition."""
 
     own: SelfValues
-    pieces: list[Piece] | None = None
-    families: list[Family] | None = None
+    pieces: list[Piece]
 
 
 class Scraper:
@@ -47,8 +44,10 @@ class Scraper:
         self._reads = threading.BoundedSemaphore(MAX_READS)
         self._up: bool | None = None
 
-    def scrape(self, budget: float, fmt: Format | None) -> Exposition:
-        """Read and render; ``fmt`` None gives prometheus-client families instead of pieces."""
+    def scrape(
+        self, budget: float, fmt: Format, escaping: Escaping = Escaping.UNDERSCORES
+    ) -> Exposition:
+        """Read and render in ``fmt``, names spelled under ``escaping``."""
         start = time.monotonic()
         rows, reason = self._read(budget)
         with self._lock:
@@ -58,9 +57,7 @@ class Scraper:
                 self.renderer.update(rows)
             self._log_state(reason)
             own = SelfValues(rows is not None, time.monotonic() - start, self.errors, self.version)
-            if fmt is None:
-                return Exposition(own, families=families(self.renderer.snapshots(), own))
-            return Exposition(own, pieces=self.renderer.pieces(fmt, own))
+            return Exposition(own, self.renderer.pieces(fmt, own, escaping))
 
     def close(self) -> None:
         """Close the database connections."""

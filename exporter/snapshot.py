@@ -1,7 +1,7 @@
 """A job as one scrape sees it, and the samples each metric takes from it.
 
-Both renderers (the fast one in :mod:`exporter.render` and prometheus-client's, in
-:mod:`exporter.families`) take their values from here, so they cannot disagree on values.
+The renderer (:mod:`exporter.render`) takes its values from here, and so does the test
+suite's reference built with prometheus-client: the two cannot disagree on values.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ _EPOCH = datetime(1970, 1, 1)
 
 def go_float(value: float) -> str:
     """``value`` as prometheus-client writes sample values and bucket bounds."""
-    return str(floatToGoString(value))  # type: ignore[no-untyped-call]
+    return str(floatToGoString(value))  # type: ignore[no-untyped-call]  # unannotated upstream
 
 
 # The ``le`` label values, formatted as prometheus-client formats bucket bounds.
@@ -66,7 +66,7 @@ class JobSnapshot:
 
 
 def snapshot(row: Row) -> JobSnapshot:
-    """The snapshot of a scrape row (see :data:`exporter.collector.COLUMNS`)."""
+    """The snapshot of a scrape row (see :data:`exporter.reader.COLUMNS`)."""
 
     counters = unpack(row[INDEX["counters"]])
 

@@ -12,10 +12,9 @@ import ssl
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from exporter.webconfig import TLSServerConfig
+from exporter.webconfig_schema import TLS_VERSIONS, TLSServerConfig
 
 VERSIONS = {
     "TLS10": ssl.TLSVersion.TLSv1,
@@ -23,6 +22,7 @@ VERSIONS = {
     "TLS12": ssl.TLSVersion.TLSv1_2,
     "TLS13": ssl.TLSVersion.TLSv1_3,
 }
+assert tuple(VERSIONS) == TLS_VERSIONS  # the names the schema lets through
 VERIFYING = {
     "VerifyClientCertIfGiven": ssl.CERT_OPTIONAL,
     "RequireAndVerifyClientCert": ssl.CERT_REQUIRED,

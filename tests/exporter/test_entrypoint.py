@@ -1,4 +1,4 @@
-"""``python -m exporter`` as a process: flags, exit codes, database down, no password shown."""
+"""``jobmon exporter`` as a process: flags, exit codes, database down, no password shown."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ from tests.promtools import free_port, wait_until
 
 pytestmark = pytest.mark.slow
 PASSWORD = "s3cretpw"
+JOBMON = str(Path(sys.executable).with_name("jobmon"))
 
 
-def exporter(*args: str) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "exporter", "--log-level", "debug", *args]
+def exporter(config: str, *args: str) -> subprocess.Popen[str]:
+    command = [JOBMON, "--config", config, "--log-level", "debug", "exporter", *args]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -38,7 +39,7 @@ def get(url: str) -> str:
 def test_database_down_answers_and_never_shows_the_password(tmp_path: Path) -> None:
     config = write_config(tmp_path, f"postgresql://jobmon:{PASSWORD}@127.0.0.1:1/jobmon")
     port = free_port()
-    process = exporter("--config", config, "--web.listen-address", f"127.0.0.1:{port}")
+    process = exporter(config, "--web.listen-address", f"127.0.0.1:{port}")
     try:
         url = f"http://127.0.0.1:{port}/metrics"
         first = wait_until(lambda: get(url), 20, "the exporter to answer")
@@ -60,10 +61,10 @@ def test_bad_web_config_exits_2_naming_the_key(tmp_path: Path) -> None:
     web = tmp_path / "web.yml"
     web.write_text("tls_server_config:\n  cert_file: /nonexistent/server.crt\n  key_file: x\n")
     config = write_config(tmp_path, f"sqlite:///{tmp_path / 'j.db'}")
-    process = exporter("--config", config, "--web.config.file", str(web))
+    process = exporter(config, "--web.config.file", str(web))
     _, err = process.communicate(timeout=30)
     assert process.returncode == 2
-    assert "tls_server_config.cert_file: cannot read /nonexistent/server.crt" in err
+    assert f"{web}: tls_server_config.cert_file: cannot read /nonexistent/server.crt" in err
 
 
 def test_address_in_use_exits_1(tmp_path: Path) -> None:
@@ -72,7 +73,16 @@ def test_address_in_use_exits_1(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        process = exporter("--config", config, "--web.listen-address", f"127.0.0.1:{port}")
+        process = exporter(config, "--web.listen-address", f"127.0.0.1:{port}")
         _, err = process.communicate(timeout=30)
     assert process.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in err
+
+
+def test_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "jobmon.yaml"
+    path.write_text("exporter:\n  listen_adress: 127.0.0.1:0\n", encoding="utf-8")
+    process = exporter(str(path))
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert "exporter.listen_adress: unknown key" in err

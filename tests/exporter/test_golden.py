@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from exporter.deflate import plain_pieces
+from exporter.formats import Format
 from exporter.reader import Reader
-from exporter.render import Format, Renderer, SelfValues
+from exporter.render import Renderer, SelfValues
 from exporter.server import ExporterServer
 from runner.core.storage.db import Database
 from runner.core.storage.migrate import upgrade

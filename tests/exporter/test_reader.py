@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from exporter.deflate import plain_pieces
+from exporter.formats import Format
 from exporter.reader import Reader
-from exporter.render import Format
 from exporter.scrape import Scraper
 from runner.core import retention
 from runner.core.storage.db import Database
@@ -26,9 +26,7 @@ from tests.exporter.scenario import T0, expected, populate
 
 
 def scrape_text(scraper: Scraper, fmt: Format = Format.TEXT, budget: float = 5.0) -> str:
-    result = scraper.scrape(budget, fmt)
-    assert result.pieces is not None
-    return plain_pieces(result.pieces).decode()
+    return plain_pieces(scraper.scrape(budget, fmt).pieces).decode()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The fast renderer against prometheus-client's own rendering of the same families."""
+"""The renderer against prometheus-client's own rendering of the same families."""
 
 from __future__ import annotations
 
@@ -8,22 +8,17 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from prometheus_client import exposition
-from prometheus_client.openmetrics import exposition as openmetrics
 
 from exporter.deflate import gzip_pieces, plain_pieces
-from exporter.families import FamiliesCollector, families
+from exporter.formats import Escaping, Format, spelling
 from exporter.reader import COLUMNS, COUNTERS, INDEX, Row
-from exporter.render import Format, Renderer, SelfValues
+from exporter.render import Renderer, SelfValues
 from runner.core.metrics import METRICS, Type
+from tests.exporter import reference
 from tests.exporter.expo import samples
 from tests.spec import METRIC_NAMES
 
 OWN = SelfValues(database_up=True, duration=0.0123456789, errors=3, version="1.2.3")
-ENCODERS = {
-    Format.TEXT: exposition.generate_latest,
-    Format.OPENMETRICS: openmetrics.generate_latest,
-}
 
 
 def make_row(rng: random.Random, job_id: int, **values: Any) -> Row:
@@ -59,19 +54,28 @@ def make_row(rng: random.Random, job_id: int, **values: Any) -> Row:
     return tuple(row[c] for c in COLUMNS)
 
 
-def reference(renderer: Renderer, fmt: Format, own: SelfValues = OWN) -> bytes:
-    collector = FamiliesCollector(families(renderer.snapshots(), own))
-    return bytes(ENCODERS[fmt](collector))
+def expected(
+    renderer: Renderer,
+    fmt: Format,
+    own: SelfValues = OWN,
+    escaping: Escaping = Escaping.UNDERSCORES,
+) -> bytes:
+    return reference.reference(renderer.snapshots(), own, fmt, escaping)
 
 
-def rendered(renderer: Renderer, fmt: Format, own: SelfValues = OWN) -> bytes:
-    return plain_pieces(renderer.pieces(fmt, own))
+def rendered(
+    renderer: Renderer,
+    fmt: Format,
+    own: SelfValues = OWN,
+    escaping: Escaping = Escaping.UNDERSCORES,
+) -> bytes:
+    return plain_pieces(renderer.pieces(fmt, own, escaping))
 
 
 def assert_same_as_reference(renderer: Renderer, own: SelfValues = OWN) -> None:
     for fmt in Format:
         mine = rendered(renderer, fmt, own)
-        assert mine == reference(renderer, fmt, own)
+        assert mine == expected(renderer, fmt, own)
         assert gzip.decompress(gzip_pieces(renderer.pieces(fmt, own))) == mine
         assert samples(mine.decode(), openmetrics=fmt is Format.OPENMETRICS)
 
@@ -91,6 +95,41 @@ def test_render_matches_prometheus_client_byte_for_byte() -> None:
     renderer = Renderer()
     renderer.update([make_row(rng, i) for i in range(60)])
     assert_same_as_reference(renderer)
+
+
+@pytest.mark.parametrize("escaping", list(Escaping))
+@pytest.mark.parametrize("fmt", list(Format))
+@pytest.mark.parametrize("up", [True, False], ids=["database-up", "database-down"])
+def test_render_spells_names_like_prometheus_client_under_every_escaping(
+    fmt: Format, escaping: Escaping, up: bool
+) -> None:
+    renderer = Renderer()
+    renderer.update([make_row(random.Random(11), i) for i in range(30)])
+    own = OWN if up else SelfValues(database_up=False, duration=0.5, errors=1, version="x")
+    mine = rendered(renderer, fmt, own, escaping)
+    assert mine == expected(renderer, fmt, own, escaping)
+    assert gzip.decompress(gzip_pieces(renderer.pieces(fmt, own, escaping))) == mine
+
+
+@pytest.mark.parametrize(
+    ("fmt", "escaping", "plain"),
+    [
+        (Format.TEXT, Escaping.UNDERSCORES, True),
+        (Format.OPENMETRICS, Escaping.ALLOW_UTF8, True),
+        (Format.TEXT, Escaping.VALUES, True),
+        (Format.OPENMETRICS, Escaping.VALUES, False),
+        (Format.TEXT, Escaping.DOTS, False),
+    ],
+)
+def test_only_escapings_that_change_names_render_again(
+    fmt: Format, escaping: Escaping, plain: bool
+) -> None:
+    assert spelling(fmt, escaping).plain is plain
+    renderer = Renderer()
+    renderer.update([make_row(random.Random(12), i) for i in range(5)])
+    default, asked = renderer.pieces(fmt, OWN), renderer.pieces(fmt, OWN, escaping)
+    first_chunk = 1  # after the first family's header
+    assert (asked[first_chunk] is default[first_chunk]) is plain
 
 
 def test_render_escapes_label_values_like_prometheus_client() -> None:

@@ -12,7 +12,8 @@ import pytest
 
 from exporter import webconfig
 from exporter.server import ExporterServer
-from exporter.webconfig import WebConfigError, go_duration
+from exporter.webconfig import WebConfigError
+from exporter.webconfig_schema import go_duration
 from runner.core.config import Config
 from tests.exporter.conftest import bcrypt_hash
 from tests.exporter.pki import PKI

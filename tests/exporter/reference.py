@@ -1,0 +1,110 @@
+"""The exposition built the plain way, with prometheus-client's metric families and encoders.
+
+It is the reference the renderer is checked against (byte for byte, in both formats and
+under every name escaping) and the baseline of ``bench/exporter_bench.py``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
+
+from prometheus_client import exposition
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
+)
+from prometheus_client.metrics_core import Metric as Family
+from prometheus_client.openmetrics import exposition as openmetrics
+from prometheus_client.registry import Collector
+
+from exporter.formats import Escaping, Format
+from exporter.render import SelfValues
+from exporter.snapshot import BUCKET_LABELS, VALUES, JobSnapshot
+from runner.core.metrics import METRICS, Metric, Scope, Type
+from runner.core.states import Status
+
+
+def _family(metric: Metric) -> Family:
+    labels = list(metric.labels)
+    if metric.type is Type.COUNTER:
+        return CounterMetricFamily(metric.name, metric.help, labels=labels)
+    if metric.type is Type.HISTOGRAM:
+        return HistogramMetricFamily(metric.name, metric.help, labels=labels)
+    if metric.type is Type.INFO:
+        return InfoMetricFamily(metric.family, metric.help, labels=[])
+    return GaugeMetricFamily(metric.name, metric.help, labels=labels)
+
+
+def _add_job(family: Family, metric: Metric, job: JobSnapshot) -> None:
+    if isinstance(family, HistogramMetricFamily):
+        buckets = list(zip(BUCKET_LABELS, job.buckets, strict=True))
+        family.add_metric([job.name], buckets, job.duration_sum)
+        return
+    for values, value in VALUES[metric.name](job):
+        labels = [job.name, *values]
+        if isinstance(family, InfoMetricFamily):
+            family.add_metric([], dict(zip(metric.labels, labels, strict=True)))
+        elif isinstance(family, GaugeMetricFamily | CounterMetricFamily):
+            family.add_metric(labels, value)
+
+
+def _add_self(family: Family, metric: Metric, own: SelfValues) -> None:
+    if isinstance(family, InfoMetricFamily):
+        family.add_metric([], {"version": own.version})
+    elif isinstance(family, CounterMetricFamily):
+        family.add_metric([], own.errors)
+    elif isinstance(family, GaugeMetricFamily):
+        up = metric.name == "jobmon_database_up"
+        family.add_metric([], float(own.database_up) if up else own.duration)
+
+
+def families(jobs: Sequence[JobSnapshot], own: SelfValues) -> list[Family]:
+    """Every family of the exposition, from the jobs' snapshots in exposition order."""
+    result: list[Family] = []
+    for metric in METRICS:
+        if metric.scope is not Scope.SELF and not own.database_up:
+            continue
+        family = _family(metric)
+        if metric.scope is Scope.JOB:
+            for job in jobs:
+                _add_job(family, metric, job)
+        elif metric.scope is Scope.AGGREGATE:
+            counts = Counter(job.status for job in jobs)
+            for status in Status:
+                family.add_metric([status.value], counts[status])  # type: ignore[attr-defined]  # a gauge, as the table says
+        else:
+            _add_self(family, metric, own)
+        result.append(family)
+    return result
+
+
+class FamiliesCollector(Collector):
+    """A prometheus-client collector yielding fixed families (for its encoders)."""
+
+    def __init__(self, items: Sequence[Family]) -> None:
+        self.items = items
+
+    def collect(self) -> Iterator[Family]:
+        """The families, in order."""
+        yield from self.items
+
+
+def encoder(fmt: Format, escaping: Escaping = Escaping.UNDERSCORES) -> Callable[[Collector], bytes]:
+    """prometheus-client's encoder of ``fmt`` under ``escaping``."""
+    if fmt is Format.OPENMETRICS:
+        return partial(openmetrics.generate_latest, escaping=escaping.value)
+    return partial(exposition.generate_latest, escaping=escaping.value)
+
+
+def reference(
+    jobs: Sequence[JobSnapshot],
+    own: SelfValues,
+    fmt: Format,
+    escaping: Escaping = Escaping.UNDERSCORES,
+) -> bytes:
+    """The exposition of ``jobs`` as prometheus-client writes it."""
+    return bytes(encoder(fmt, escaping)(FamiliesCollector(families(jobs, own))))
