@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ssl
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -60,14 +60,37 @@ class TLSConfigError(ValueError):
         super().__init__(message)
 
 
+class TLSConfigProblems(ValueError):
+    """Every problem found in ``tls_server_config``, one :class:`TLSConfigError` each."""
+
+    def __init__(self, problems: list[TLSConfigError]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{p.key}: {p}" for p in problems))
+
+
 def server_context(config: TLSServerConfig, base: Path) -> ssl.SSLContext:
-    """An ``SSLContext`` for the server; paths are relative to ``base``."""
+    """An ``SSLContext`` for the server; paths are relative to ``base``.
+
+    Every setting is checked even after one fails, so one run reports every problem.
+    """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    _versions(context, config)
-    _certificate(context, config, base)
-    _client_auth(context, config, base)
-    _ciphers(context, config)
-    _curves(context, config)
+    problems: list[TLSConfigError] = []
+    steps: tuple[Callable[[], None], ...] = (
+        lambda: _versions(context, config),
+        lambda: _certificate(context, config, base),
+        lambda: _client_auth(context, config, base),
+        lambda: _ciphers(context, config),
+        lambda: _curves(context, config),
+    )
+    for step in steps:
+        try:
+            step()
+        except TLSConfigProblems as exc:
+            problems += exc.problems
+        except TLSConfigError as exc:
+            problems.append(exc)
+    if problems:
+        raise TLSConfigProblems(problems)
     return context
 
 
@@ -91,15 +114,33 @@ def _text(key: str, inline: str | None, path: str | None, base: Path) -> str | N
         raise TLSConfigError(f"{key}_file", f"cannot read {full}: {reason}") from None
 
 
+def _pem_pair(config: TLSServerConfig, base: Path) -> tuple[str, str]:
+    """The certificate and key texts, or every problem with either."""
+    problems: list[TLSConfigError] = []
+    texts: list[str] = []
+    for name, inline, path in (
+        ("cert", config.cert, config.cert_file),
+        ("key", config.key, config.key_file),
+    ):
+        try:
+            text = _text(name, inline, path, base)
+        except TLSConfigError as exc:
+            problems.append(exc)
+            continue
+        if not text:
+            problems.append(
+                TLSConfigError(f"{name}_file", f"required when TLS is configured (or {name})")
+            )
+        elif name == "cert" and "-----BEGIN CERTIFICATE-----" not in text:
+            problems.append(TLSConfigError("cert_file", "no PEM certificate found"))
+        texts.append(text or "")
+    if problems:
+        raise TLSConfigProblems(problems)
+    return texts[0], texts[1]
+
+
 def _certificate(context: ssl.SSLContext, config: TLSServerConfig, base: Path) -> None:
-    cert = _text("cert", config.cert, config.cert_file, base)
-    key = _text("key", config.key, config.key_file, base)
-    if not cert:
-        raise TLSConfigError("cert_file", "required when TLS is configured (or cert)")
-    if not key:
-        raise TLSConfigError("key_file", "required when TLS is configured (or key)")
-    if "-----BEGIN CERTIFICATE-----" not in cert:
-        raise TLSConfigError("cert_file", "no PEM certificate found")
+    cert, key = _pem_pair(config, base)
     # load_cert_chain reads files only: write both to a private temporary directory.
     with tempfile.TemporaryDirectory(prefix="jobmon-tls-") as tmp:
         cert_path, key_path = Path(tmp, "cert.pem"), Path(tmp, "key.pem")

@@ -50,8 +50,9 @@ def load(path: str | Path) -> WebSettings:
     if tls_config is not None and tls_config.enabled():
         try:
             context = tls.server_context(tls_config, Path(path).resolve().parent)
-        except tls.TLSConfigError as exc:
-            raise WebConfigError(source, [f"tls_server_config.{exc.key}: {exc}"]) from None
+        except tls.TLSConfigProblems as exc:
+            lines = [f"tls_server_config.{p.key}: {p}" for p in exc.problems]
+            raise WebConfigError(source, lines) from None
     limit = parsed.rate_limit or RateLimitConfig()
     return WebSettings(
         tls=context,

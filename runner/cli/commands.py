@@ -34,8 +34,14 @@ def open_database(config: Config) -> Database:
 
 
 def cmd_check_config(config: Config, args: argparse.Namespace) -> int:
-    """The config loaded: say so."""
-    output.console.print(f"{args.config}: OK, {len(config.jobs)} jobs")
+    """The config loaded; check the web config file it names too, then say so."""
+    from exporter import webconfig
+
+    web = config.exporter.web_config_file
+    if web:
+        webconfig.load(web)  # a WebConfigError lists every problem; exit 2
+    checked = f" and {web}" if web else ""
+    output.console.print(f"{args.config}{checked}: OK, {len(config.jobs)} jobs")
     return EXIT_OK
 
 

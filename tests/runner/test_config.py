@@ -191,3 +191,53 @@ def test_load_duplicate_key_is_an_error_with_its_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load(path)
     assert caught.value.problems == ["not valid YAML: duplicate key 'url' (line 3, column 3)"]
+
+
+def test_check_config_reports_every_web_config_problem_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    web = tmp_path / "web.yml"
+    web.write_text(
+        yaml.safe_dump(
+            {
+                "tls_server_config": {
+                    "cert_file": "missing.crt",
+                    "min_version": "TLS13",
+                    "max_version": "TLS12",
+                },
+                "basic_auth_users": {"alice": "not-a-hash"},
+                "colour": "blue",
+            }
+        )
+    )
+    path = tmp_path / "jobmon.yaml"
+    path.write_text(yaml.safe_dump({"exporter": {"web_config_file": str(web)}}))
+
+    assert cli.main(["--config", str(path), "check-config"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(": ")[1] for line in lines] == ["basic_auth_users", "colour"]
+    assert all(line.startswith(f"{web}: ") for line in lines)
+
+    web.write_text(
+        yaml.safe_dump(
+            {
+                "tls_server_config": {
+                    "cert_file": "missing.crt",
+                    "min_version": "TLS13",
+                    "max_version": "TLS12",
+                }
+            }
+        )
+    )
+    assert cli.main(["--config", str(path), "check-config"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(": ")[1] for line in lines] == [
+        "tls_server_config.min_version",
+        "tls_server_config.cert_file",
+        "tls_server_config.key_file",
+    ]
+    assert "cannot read" in lines[1] and "required" in lines[2]
+
+    web.write_text("{}\n")
+    assert cli.main(["--config", str(path), "check-config"]) == 0
+    assert f"{web}: OK" in capsys.readouterr().out
