@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from runner.core import lifecycle
+from runner.core import lifecycle, locks
 from runner.core.catalog import job_by_name
 from runner.core.fencing import Fence, LostClaim
 from runner.core.lifecycle import TransitionError
@@ -38,8 +39,7 @@ def create_fired_runs(db: Database, fires: Iterable[Fire], now: datetime) -> lis
     """
     outcomes: list[str] = []
     for fire in fires:
-        with db.write() as session:
-            outcomes.append(_create_fired_run(session, fire, now))
+        outcomes.append(locks.retrying(db, partial(_create_fired_run, fire=fire, now=now)))
     return outcomes
 
 
@@ -92,21 +92,35 @@ def claim_next(
 ) -> Fence | None:
     """Claim the oldest waiting run of ``job_ids``; None if there is none.
 
-    PostgreSQL and MariaDB skip rows another runner has locked; SQLite has one runner.
+    Candidates are read without locks; each is then taken with its job's turn first, as every
+    writer does (runner.core.locks). A job whose turn another transaction holds is skipped
+    for now, and a run someone else claimed meanwhile is refused by the claim's conditions.
     """
     if not job_ids:
         return None
-    with db.write() as session:
-        query = select(Run).where(claimable(job_ids)).order_by(Run.id).limit(1)
-        if not db.is_sqlite:
-            query = query.with_for_update(skip_locked=True)
-        run = session.scalars(query).first()
-        if run is None:
-            return None
-        try:
-            return lifecycle.claim(session, run, runner_id, now)
-        except TransitionError:
-            return None
+    with db.read() as session:
+        query = select(Run.id, Run.job_id).where(claimable(job_ids)).order_by(Run.id).limit(20)
+        candidates = [(row[0], row[1]) for row in session.execute(query)]
+    for run_id, job_id in candidates:
+        claim = partial(_claim, run_id=run_id, job_id=job_id, runner_id=runner_id, now=now)
+        fence = locks.retrying(db, claim)
+        if fence is not None:
+            return fence
+    return None
+
+
+def _claim(
+    session: Session, run_id: int, job_id: int, runner_id: str, now: datetime
+) -> Fence | None:
+    if not locks.job_turn(session, job_id, skip_locked=True):
+        return None
+    run = session.get(Run, run_id, populate_existing=True, with_for_update={"key_share": True})
+    if run is None:
+        return None
+    try:
+        return lifecycle.claim(session, run, runner_id, now)
+    except TransitionError:
+        return None
 
 
 def claim_run(db: Database, run_id: int, runner_id: str, now: datetime) -> Fence:
@@ -131,17 +145,27 @@ def heartbeat(db: Database, fences: Iterable[Fence], now: datetime) -> list[Fenc
 def reap_stale(db: Database, stale_after: float, now: datetime) -> list[str]:
     """Mark ``server_stopped`` every active run whose heartbeat is older than ``stale_after``."""
     cutoff = now - timedelta(seconds=stale_after)
-    with db.write() as session:
-        query = select(Run).where(
-            Run.status.in_([s.value for s in ACTIVE]), Run.heartbeat_at < cutoff
-        )
-        if not db.is_sqlite:
-            query = query.with_for_update(skip_locked=True)
-        stale = list(session.scalars(query))
-        return [_reap(session, run, stale_after, now) for run in stale]
+    stale = _stale(Run.heartbeat_at < cutoff)
+    with db.read() as session:
+        run_ids = list(session.scalars(select(Run.id).where(stale).order_by(Run.id)))
+    reap = partial(_reap, stale=stale, stale_after=stale_after, now=now)
+    lines = [locks.retrying(db, partial(reap, run_id=r)) for r in run_ids]
+    return [line for line in lines if line]
 
 
-def _reap(session: Session, run: Run, stale_after: float, now: datetime) -> str:
+def _stale(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    return and_(Run.status.in_([s.value for s in ACTIVE]), condition)
+
+
+def _reap(
+    session: Session, run_id: int, stale: ColumnElement[bool], stale_after: float, now: datetime
+) -> str:
+    """Reap the run if it is still stale once its job's turn and the run are locked."""
+    locks.run_turn(session, run_id)
+    locked = select(Run).where(Run.id == run_id, stale).with_for_update(key_share=True)
+    run = session.scalars(locked.execution_options(populate_existing=True)).first()
+    if run is None:
+        return ""  # it moved on (a heartbeat, an end) since it was found
     owner = f"runner {run.claimed_by}" if run.claimed_by else "no runner"
     reason = f"no heartbeat for {stale_after:g}s ({owner})"
     try:

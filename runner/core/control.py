@@ -1,15 +1,20 @@
-"""What users ask for (CLI and API): start, pause, resume and cancel a job's latest run.
+"""What users ask for (CLI and console): start, pause, resume and cancel a job's latest run.
 
-These only request transitions in the database; runners act on them at their next checkpoint.
+A request moves the run in the database; a runner that holds the run acts on it at the job's
+next checkpoint. A run no runner holds (a start or a resume nobody has picked up yet) obeys
+at once: pausing it leaves it ``paused``, canceling it leaves it ``canceled``, through the
+same legal transitions, with the journal saying no runner held it. Each request is one
+transaction, run again if the database aborts it as a deadlock (runner.core.locks).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy.orm import Session
 
-from runner.core import lifecycle
+from runner.core import lifecycle, locks
 from runner.core.catalog import job_by_name
 from runner.core.lifecycle import TransitionError
 from runner.core.states import FINAL, Cause, Status
@@ -26,35 +31,8 @@ class UnknownJob(LookupError):
 
 
 RESTARTABLE = frozenset({Status.PAUSED, Status.SERVER_STOPPED})
-
-
-def start(db: Database, name: str, now: datetime) -> tuple[Run, bool]:
-    """Start the job: resume its paused or server-stopped run, or create a new run.
-
-    Returns the run and whether it was resumed.
-    """
-    with db.write() as session:
-        job = _job(session, name)
-        latest = lifecycle.lock_job(session, job)
-        if latest is not None and Status(latest.status) in RESTARTABLE:
-            return _move(session, job, latest, Status.RUNNING, "resume", now), True
-        if latest is not None and Status(latest.status) not in FINAL:
-            raise Refused(_refusal(job, latest, "start", "it already has an active run"))
-        run = lifecycle.create_run(session, job, cause=Cause.USER, now=now, reason="jobmon start")
-        assert run is not None
-        return run, False
-
-
-def pause(db: Database, name: str, now: datetime) -> Run:
-    """Ask the job's running run to pause at its next checkpoint."""
-    return _request(db, name, "pause", now, {Status.RUNNING: Status.PAUSING})
-
-
-def resume(db: Database, name: str, now: datetime) -> Run:
-    """Resume a paused run, or restart a server-stopped one, from its last checkpoint."""
-    return _request(db, name, "resume", now, {s: Status.RUNNING for s in RESTARTABLE})
-
-
+PAUSE_TARGETS = {Status.RUNNING: Status.PAUSING}
+RESUME_TARGETS = {s: Status.RUNNING for s in RESTARTABLE}
 CANCEL_TARGETS = {
     Status.RUNNING: Status.CANCELING,
     Status.PAUSING: Status.CANCELING,
@@ -62,6 +40,38 @@ CANCEL_TARGETS = {
     Status.PAUSED: Status.CANCELED,
     Status.SERVER_STOPPED: Status.CANCELED,
 }
+# Where a request ends when no runner holds the run to finish it at a checkpoint.
+UNHELD_ENDS = {Status.PAUSING: Status.PAUSED, Status.CANCELING: Status.CANCELED}
+
+
+def start(db: Database, name: str, now: datetime) -> tuple[Run, bool]:
+    """Start the job: resume its paused or server-stopped run, or create a new run.
+
+    Returns the run and whether it was resumed.
+    """
+    return locks.retrying(db, partial(_start, name=name, now=now))
+
+
+def _start(session: Session, name: str, now: datetime) -> tuple[Run, bool]:
+    job = _job(session, name)
+    latest = lifecycle.lock_job(session, job)
+    if latest is not None and Status(latest.status) in RESTARTABLE:
+        return _move(session, job, latest, Status.RUNNING, "resume", now), True
+    if latest is not None and Status(latest.status) not in FINAL:
+        raise Refused(_refusal(job, latest, "start", "it already has an active run"))
+    run = lifecycle.create_run(session, job, cause=Cause.USER, now=now, reason="jobmon start")
+    assert run is not None
+    return run, False
+
+
+def pause(db: Database, name: str, now: datetime) -> Run:
+    """Ask the job's running run to pause at its next checkpoint."""
+    return _request(db, name, "pause", now, PAUSE_TARGETS)
+
+
+def resume(db: Database, name: str, now: datetime) -> Run:
+    """Resume a paused run, or restart a server-stopped one, from its last checkpoint."""
+    return _request(db, name, "resume", now, RESUME_TARGETS)
 
 
 def cancel(db: Database, name: str, now: datetime) -> Run:
@@ -72,21 +82,40 @@ def cancel(db: Database, name: str, now: datetime) -> Run:
 def _request(
     db: Database, name: str, verb: str, now: datetime, targets: dict[Status, Status]
 ) -> Run:
-    with db.write() as session:
-        job = _job(session, name)
-        latest = lifecycle.latest_run(session, job)
-        if latest is None:
-            raise Refused(f"cannot {verb} job {name!r}: it has never run")
-        target = targets.get(Status(latest.status))
-        if target is None:
-            raise Refused(_refusal(job, latest, verb))
-        return _move(session, job, latest, target, verb, now)
+    work = partial(_apply, name=name, verb=verb, now=now, targets=targets)
+    return locks.retrying(db, work)
 
 
-def _move(session: Session, job: Job, run: Run, target: Status, verb: str, now: datetime) -> Run:
+def _apply(
+    session: Session, name: str, verb: str, now: datetime, targets: dict[Status, Status]
+) -> Run:
+    job = _job(session, name)
+    latest = lifecycle.lock_job(session, job)
+    if latest is None:
+        raise Refused(f"cannot {verb} job {name!r}: it has never run")
+    target = targets.get(Status(latest.status))
+    if target is None:
+        raise Refused(_refusal(job, latest, verb))
+    run = _move(session, job, latest, target, verb, now)
+    end = UNHELD_ENDS.get(target)
+    if end is not None and run.claimed_by is None:
+        run = _move(session, job, run, end, verb, now, "no runner held the run")
+    return run
+
+
+def _move(
+    session: Session,
+    job: Job,
+    run: Run,
+    target: Status,
+    verb: str,
+    now: datetime,
+    why: str | None = None,
+) -> Run:
+    reason = f"jobmon {verb}" + (f": {why}" if why else "")
     try:
         return lifecycle.transition(
-            session, run.id, target, cause=Cause.USER, now=now, reason=f"jobmon {verb}"
+            session, run.id, target, cause=Cause.USER, now=now, reason=reason
         )
     except TransitionError as exc:
         raise Refused(_refusal(job, run, verb, f"it changed meanwhile ({exc})")) from None

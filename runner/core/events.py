@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import CursorResult, insert, update
 from sqlalchemy.orm import Session
 
-from runner.core import totals
+from runner.core import locks, totals
 from runner.core.fencing import Fence
 from runner.core.states import Level, RejectReason
 from runner.core.storage.models import JournalEntry, Reject, Run, journal_column, rejects_column
@@ -40,6 +40,7 @@ def journal(
     session: Session, run_id: int, job_id: int, level: Level, message: str, now: datetime
 ) -> None:
     """Append a message to the run's journal."""
+    locks.job_turn(session, job_id)
     session.add(
         JournalEntry(run_id=run_id, at=now, level=level.value, message=message[:MAX_MESSAGE])
     )
@@ -52,6 +53,7 @@ def add_rejects(
     """Store rejected records and count them per reason."""
     if not rejects:
         return
+    locks.job_turn(session, job_id)
     session.execute(
         insert(Reject),
         [
@@ -82,6 +84,7 @@ def save_progress(
     save_state: bool = False,
 ) -> None:
     """Heartbeat, add ``records`` and (with ``save_state``) store the checkpoint, fenced."""
+    locks.job_turn(session, job_id)
     values: dict[str, Any] = {"heartbeat_at": now}
     if records:
         values["records"] = Run.records + records

@@ -11,15 +11,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, insert, select, update
+from sqlalchemy import CursorResult, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
-from runner.core import totals
+from runner.core import locks, totals
 from runner.core.fencing import Fence
 from runner.core.states import ACTIVE, FINAL, Cause, Level, Status, is_legal
-from runner.core.storage.models import Job, JournalEntry, Run, Transition, job_totals
+from runner.core.storage.models import Job, JournalEntry, Run, Transition
 
 
 class TransitionError(Exception):
@@ -47,8 +47,10 @@ def transition(
     ``fence`` makes the move conditional on the runner's claim; ``claim_by`` takes a new
     claim (a runner starting the run), bumping the attempt number.
     """
-    # Lock the run first: a second request waits here, then sees the first one's outcome.
-    # (Left to the UPDATE, MariaDB may search the status index and deadlock two requests.)
+    # The job's turn, then the run (see runner.core.locks): a second request waits here,
+    # then sees the first one's outcome. (Left to the UPDATE, MariaDB may search the status
+    # index and deadlock two requests.)
+    locks.run_turn(session, run_id)
     run = _load(session, run_id, latest=True)
     current = Status(run.status)
     if fence is not None and not fence.holds(run):
@@ -177,11 +179,9 @@ def create_run(
     reason: str | None = None,
 ) -> Run | None:
     """Create a run in ``editing``; None if this (job, fire time) already has one."""
-    # Creators of a job's runs take turns on its totals row, which every status change locks
-    # before the job's row: two runners inserting the same fire do not deadlock on MariaDB.
-    session.execute(
-        select(job_totals.c.job_id).where(job_totals.c.job_id == job.id).with_for_update()
-    )
+    # Creators of a job's runs take the job's turn like every writer (runner.core.locks):
+    # two runners inserting the same fire do not deadlock on MariaDB.
+    locks.job_turn(session, job.id)
     run_id = _insert_run(session, job, fire_key, now)
     if run_id is None:
         return None
@@ -233,11 +233,9 @@ def lock_job(session: Session, job: Job) -> Run | None:
 
     Whoever decides from the latest run whether to create one (a fire, ``jobmon start``) must
     hold this until commit, or a fire and a start at the same moment could both create one.
-    The totals row is locked first, as status changes do, so the two cannot deadlock.
+    The job's turn is taken first, as every writer does (runner.core.locks).
     """
-    session.execute(
-        select(job_totals.c.job_id).where(job_totals.c.job_id == job.id).with_for_update()
-    )
+    locks.job_turn(session, job.id)
     session.refresh(job, with_for_update=True)
     return latest_run(session, job, locked=True)
 
@@ -248,6 +246,7 @@ def claim(session: Session, run: Run, runner_id: str, now: datetime) -> Fence:
     A resumed or restarted run is already ``running`` with no runner; claiming it bumps the
     attempt number, so whoever held it before can no longer write.
     """
+    locks.job_turn(session, run.job_id)
     if run.status == Status.EDITING.value:
         started = transition(
             session,

@@ -121,3 +121,44 @@ def test_start_creates_a_run_unless_one_is_active(db: Database) -> None:
         runs = count(db, Run)
         run, resumed = control.start(db, "job", T0)
         assert (run.status, resumed, count(db, Run)) == ("editing", False, runs + 1)
+
+
+def _journal(db: Database, run_id: int) -> list[str]:
+    from sqlalchemy import select
+
+    from runner.core.storage.models import JournalEntry
+
+    with db.read() as session:
+        query = select(JournalEntry.message).where(JournalEntry.run_id == run_id)
+        return list(session.scalars(query.order_by(JournalEntry.id)))
+
+
+def test_pause_and_cancel_of_a_run_no_runner_holds_take_effect_at_once(db: Database) -> None:
+    job_id = add_jobs(db, "job")["job"]
+    run_id = run_in(db, job_id, Status.PAUSED)
+    resumed = control.resume(db, "job", T0)  # nobody has picked it up yet
+    assert (resumed.status, resumed.claimed_by) == (Status.RUNNING.value, None)
+
+    paused = control.pause(db, "job", T0)
+    assert paused.status == Status.PAUSED.value
+    control.resume(db, "job", T0)
+    canceled = control.cancel(db, "job", T0)
+    assert (canceled.id, canceled.status) == (run_id, Status.CANCELED.value)
+    assert get_job(db, job_id).status == Status.CANCELED.value
+    journal = _journal(db, run_id)
+    assert "Status changed from Running to Pausing by user: jobmon pause" in journal
+    assert (
+        "Status changed from Pausing to Paused by user: jobmon pause: no runner held the run"
+        in (journal)
+    )
+    assert journal[-1] == (
+        "Status changed from Canceling to Canceled by user: jobmon cancel: no runner held the run"
+    )
+
+
+def test_a_run_a_runner_holds_waits_for_its_checkpoint(db: Database) -> None:
+    job_id = add_jobs(db, "job")["job"]
+    run_id = run_in(db, job_id, Status.RUNNING)  # held by RUNNER
+    assert control.pause(db, "job", T0).status == Status.PAUSING.value
+    assert control.cancel(db, "job", T0).status == Status.CANCELING.value
+    assert get_run(db, run_id).claimed_by == RUNNER

@@ -296,7 +296,7 @@ def _waiting_for_a_lock(db: Database) -> bool:
         " WHERE db = DATABASE() AND id <> CONNECTION_ID() AND info LIKE :locking_read",
     }[db.dialect]
     with db.engine.connect() as conn:
-        found = conn.execute(text(query), {"locking_read": "%FROM runs%FOR UPDATE"})
+        found = conn.execute(text(query), {"locking_read": "%FOR UPDATE%"})
         return bool(found.scalar())
 
 

@@ -46,3 +46,17 @@ def refusal_message(exc: BaseException) -> str:
     if detail and detail not in lines:
         lines.append(detail)
     return " — ".join(lines)[:MAX_LENGTH] or type(orig).__name__
+
+
+# PostgreSQL: deadlock detected, serialization failure. MariaDB: deadlock, lock wait timeout.
+CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
+CONFLICT_ERRNOS = frozenset({1213, 1205})
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """Whether the database aborted a transaction that may succeed if run again."""
+    orig = driver_error(exc)
+    if getattr(orig, "sqlstate", None) in CONFLICT_SQLSTATES:
+        return True
+    args: tuple[object, ...] = tuple(getattr(orig, "args", ()))
+    return type(orig).__module__.startswith("pymysql") and bool(args) and args[0] in CONFLICT_ERRNOS
