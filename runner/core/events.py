@@ -1,7 +1,7 @@
 """What a run writes while it works: journal lines, rejects, progress and checkpoints.
 
 Each write bumps the job's totals in the same transaction. Writes made on behalf of a runner
-are fenced by its claim (:class:`runner.lifecycle.Fence`), so a runner that lost the run can
+are fenced by its claim (:class:`runner.core.fencing.Fence`), so a runner that lost the run can
 no longer change it.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, insert, update
+from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.orm import Session
 
 from runner.core import locks, totals
@@ -37,10 +37,20 @@ class RejectRecord:
 
 
 def journal(
-    session: Session, run_id: int, job_id: int, level: Level, message: str, now: datetime
+    session: Session,
+    run_id: int,
+    job_id: int,
+    level: Level,
+    message: str,
+    now: datetime,
+    fence: Fence | None = None,
 ) -> None:
-    """Append a message to the run's journal."""
+    """Append a message to the run's journal (with ``fence``: only while the claim holds)."""
     locks.job_turn(session, job_id)
+    if fence is not None:
+        held = select(Run.id).where(*fence.held()).with_for_update(key_share=True)
+        if session.scalar(held) is None:
+            raise fence.lost()
     session.add(
         JournalEntry(run_id=run_id, at=now, level=level.value, message=message[:MAX_MESSAGE])
     )

@@ -86,9 +86,12 @@ class JobContext:
             self.rejected += 1
 
     def journal(self, level: str, message: str) -> None:
-        """Write a message to the run's journal now."""
+        """Write a message to the run's journal now (refused once the runner lost the run)."""
         with self.db.write() as session:
-            events.journal(session, self.run_id, self.job_id, Level(level), message, self.clock())
+            now = self.clock()
+            events.journal(
+                session, self.run_id, self.job_id, Level(level), message, now, self.fence
+            )
 
     def checkpoint(self, state: Any, write: Callable[[Session], None] | None = None) -> None:
         """Save ``state`` (JSON) with buffered progress and rejects in one transaction.

@@ -105,3 +105,18 @@ def test_save_progress_without_the_claim_changes_nothing(db: Database, fence_of:
 def test_load_checkpoint_of_a_fresh_run_is_none(db: Database) -> None:
     job_id = add_jobs(db, "job")["job"]
     assert events.load_checkpoint(get_run(db, run_in(db, job_id, Status.EDITING))) is None
+
+
+def test_journal_under_a_lost_claim_writes_nothing(db: Database) -> None:
+    job_id = add_jobs(db, "job")["job"]
+    run_id = run_in(db, job_id, Status.RUNNING)  # held by RUNNER, attempt 1
+    held, taken_over = Fence(run_id, RUNNER, 1), Fence(run_id, RUNNER, 0)
+    with db.write() as session:
+        events.journal(session, run_id, job_id, Level.INFO, "while held", T0, held)
+    before = dump(db)
+
+    with pytest.raises(LostClaim), db.write() as session:
+        events.journal(session, run_id, job_id, Level.INFO, "after losing it", T0, taken_over)
+
+    assert dump(db) == before
+    assert count(db, JournalEntry, JournalEntry.message == "while held") == 1

@@ -92,6 +92,10 @@ def _create_engine(url: URL, connect_timeout: float, pool_size: int) -> Engine:
         kwargs["connect_args"] = {"connect_timeout": max(1, int(connect_timeout))}
     elif backend in ("mysql", "mariadb"):
         kwargs["connect_args"] = {"connect_timeout": connect_timeout, "charset": "utf8mb4"}
+        # As on PostgreSQL, each statement sees what is committed when it starts: a request
+        # that waited for the job's turn then reads the runs created meanwhile (InnoDB's
+        # default, REPEATABLE READ, would show it the snapshot of its first read).
+        kwargs["isolation_level"] = "READ COMMITTED"
     return create_engine(url, **kwargs)
 
 
