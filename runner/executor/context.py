@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,9 @@ from runner.core.fencing import Fence
 from runner.core.states import Cause, Level, RejectReason, Status
 from runner.core.storage.db import Database
 from runner.core.storage.models import Run
+from runner.core.storage.retry import patiently
+
+T = TypeVar("T")
 
 # What a checkpoint does when a person asked the run to stop: the status it moves to, and why.
 STOP_AT_CHECKPOINT: dict[Status, tuple[Status, str]] = {
@@ -57,8 +60,11 @@ class JobContext:
         max_rejects: int | None = None,
         data_dirs: tuple[str, ...] = (),
         config: Config | None = None,
+        patience: float = 30.0,
     ) -> None:
         self.db, self.fence, self.clock = db, fence, clock
+        # How long database work waits out an outage (runner.stale_after_seconds).
+        self.patience = patience
         self.run_id, self.job_id = run.id, run.job_id
         self.params = params or {}
         self.state: Any = events.load_checkpoint(run)
@@ -87,11 +93,18 @@ class JobContext:
 
     def journal(self, level: str, message: str) -> None:
         """Write a message to the run's journal now (refused once the runner lost the run)."""
-        with self.db.write() as session:
+
+        def work(session: Session) -> None:
             now = self.clock()
             events.journal(
                 session, self.run_id, self.job_id, Level(level), message, now, self.fence
             )
+
+        self.transact(work)
+
+    def transact(self, work: Callable[[Session], T]) -> T:
+        """``work`` in one write transaction, run again through a short database outage."""
+        return patiently(self.db, work, self.patience, stopping=self._stopping)
 
     def checkpoint(self, state: Any, write: Callable[[Session], None] | None = None) -> None:
         """Save ``state`` (JSON) with buffered progress and rejects in one transaction.
@@ -100,14 +113,17 @@ class JobContext:
         and rejects it reports are committed with it. Raises :class:`Interrupted` if the run
         was paused or canceled, or the runner is stopping.
         """
-        with self.db.write() as session:
+        records, rejects = self.take_pending()
+
+        def work(session: Session) -> Status | None:
+            self._drop_pending()  # what a failed attempt's ``write`` buffered: it runs again
             if write is not None:
                 write(session)
-            with self._lock:
-                records, rejects = self._records, self._rejects
-                self._records, self._rejects = 0, []
-            self.flush(session, records, rejects, state=state, save_state=True)
-            stop = self._stop_status(session)
+            more, reported = self.take_pending()
+            self.flush(session, records + more, rejects + reported, state=state, save_state=True)
+            return self._stop_status(session)
+
+        stop = self.transact(work)
         self.state = state
         if stop is not None:
             raise Interrupted(stop)
@@ -139,12 +155,17 @@ class JobContext:
         )
         events.add_rejects(session, self.run_id, self.job_id, rejects)
 
-    def finish_pending(self, session: Session) -> None:
-        """Flush what was buffered since the last checkpoint (the run is ending)."""
+    def _drop_pending(self) -> None:
+        with self._lock:
+            self.rejected -= len(self._rejects)
+            self._records, self._rejects = 0, []
+
+    def take_pending(self) -> tuple[int, list[RejectRecord]]:
+        """The progress and rejects buffered since the last checkpoint, taken out to write."""
         with self._lock:
             records, rejects = self._records, self._rejects
             self._records, self._rejects = 0, []
-        self.flush(session, records, rejects)
+        return records, rejects
 
     def _stop_status(self, session: Session) -> Status | None:
         run = session.get(Run, self.run_id, populate_existing=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 
+from sqlalchemy.orm import Session
+
 from runner.core import events, lifecycle
 from runner.core.clock import Clock
 from runner.core.config import Config, JobConfig, PythonJob
@@ -44,6 +46,7 @@ def execute(
         max_rejects=job.max_rejects,
         data_dirs=data_dirs,
         config=config,
+        patience=config.runner.stale_after_seconds if config is not None else 30.0,
     )
     if ctx.resumed:
         ctx.journal(Level.INFO, "Resuming from the last checkpoint")
@@ -81,26 +84,25 @@ def finish(db: Database, ctx: JobContext, target: Status, error: str | None) -> 
     """Flush what the job buffered, journal the error, and move the run to ``target``.
 
     A run that was asked to cancel but ended before a checkpoint still ends as it ended;
-    the journal says so.
+    the journal says so. A short database outage is waited out (``ctx.transact``).
     """
+    records, rejects = ctx.take_pending()
+
+    def work(session: Session) -> None:
+        ctx.flush(session, records, rejects)
+        now = ctx.clock()
+        if error is not None:
+            events.journal(session, ctx.run_id, ctx.job_id, Level.ERROR, error, now, ctx.fence)
+        run = session.get(Run, ctx.run_id, populate_existing=True)
+        assert run is not None
+        reason = _finish_reason(Status(run.status), error)
+        lifecycle.transition(
+            session, ctx.run_id, target, cause=Cause.RUNNER, now=now, fence=ctx.fence,
+            reason=reason,
+        )  # fmt: skip
+
     try:
-        with db.write() as session:
-            ctx.finish_pending(session)
-            now = ctx.clock()
-            if error is not None:
-                events.journal(session, ctx.run_id, ctx.job_id, Level.ERROR, error, now)
-            run = session.get(Run, ctx.run_id, populate_existing=True)
-            assert run is not None
-            reason = _finish_reason(Status(run.status), error)
-            lifecycle.transition(
-                session,
-                ctx.run_id,
-                target,
-                cause=Cause.RUNNER,
-                now=now,
-                fence=ctx.fence,
-                reason=reason,
-            )
+        ctx.transact(work)
     except (LostClaim, TransitionError) as exc:
         log.warning("run %d: could not record its end (%s): %s", ctx.run_id, target, exc)
         return Status.SERVER_STOPPED

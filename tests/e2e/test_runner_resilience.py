@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -18,11 +19,13 @@ from tests.e2e.procs import (
     Proc,
     counting_job,
     jobmon,
+    latest_run,
     wait_status,
     wait_until,
     write_config,
 )
 from tests.e2e.tcpproxy import TcpProxy
+from tests.jobs.test_kill import ROWS
 
 pytestmark = pytest.mark.slow
 
@@ -143,3 +146,55 @@ def test_database_password_never_printed(tmp_path: Path, pg_url: str, procs: lis
 def _all_rows(db: Database) -> list[object]:
     with db.read() as session:
         return [row for t in Base.metadata.sorted_tables for row in session.execute(select(t))]
+
+
+def test_a_20_second_database_outage_mid_import_loses_nothing(
+    tmp_path: Path, pg_url: str, procs: list[Proc]
+) -> None:
+    """The runner waits out an outage shorter than stale_after_seconds: the run goes on."""
+    from tests.jobs.conftest import drop_user_tables
+    from tests.jobs.test_kill import big_csv
+
+    url = sa.make_url(pg_url)
+    proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
+    proxy.start()
+    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    job = {
+        "name": "big", "kind": "import", "chunk_rows": 5000,
+        "source": {"path": str(tmp_path / "big.csv")},
+        "target": {"table": "people", "create": True},
+        "columns": [{"name": "id", "type": "integer", "required": True},
+                    {"name": "name", "type": "text", "max_length": 20},
+                    {"name": "amount", "type": "decimal", "precision": 8, "scale": 2}],
+    }  # fmt: skip
+    good, bad = big_csv(tmp_path / "big.csv")
+    config = write_config(tmp_path / "c.yaml", proxied, [job], stale_after_seconds=30)
+    db = Database(pg_url)
+    drop_user_tables(db)
+    try:
+        runner = Proc(config, "runner")
+        procs.append(runner)
+        assert jobmon(config, "start", "big").returncode == 0
+        wait_until(lambda: _records(db) > 0, timeout=60, what="the import under way")
+        proxy.cut()
+        cut = latest_run(db, "big")
+        assert cut is not None and cut.status == "running" and cut.records < ROWS
+        threading.Event().wait(20)
+        assert runner.popen.poll() is None
+        proxy.restore()
+        run = wait_status(db, "big", Status.FINISHED, Status.FINISHED_WITH_ERRORS, timeout=120)
+        assert (run.status, run.attempt, run.records, run.rejects) == ("finished", 1, ROWS, bad)
+        with db.engine.connect() as conn:
+            counted = conn.exec_driver_sql("SELECT count(*), count(DISTINCT id) FROM people")
+            assert tuple(counted.one()) == (good, good)
+        log = runner.output()
+        assert "retrying" in log and "could not be executed" not in log
+    finally:
+        proxy.cut()
+        drop_user_tables(db)
+        db.dispose()
+
+
+def _records(db: Database) -> int:
+    with db.read() as session:
+        return int(session.scalar(select(func.max(Run.records))) or 0)

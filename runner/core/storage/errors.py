@@ -9,7 +9,7 @@ journal, the CLI, the runner's and the exporter's logs, is made here.
 
 from __future__ import annotations
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 # What a lost connection, a timeout or a refused statement raises through SQLAlchemy.
 DB_ERRORS = (OperationalError, DBAPIError)
@@ -60,3 +60,12 @@ def is_conflict(exc: BaseException) -> bool:
         return True
     args: tuple[object, ...] = tuple(getattr(orig, "args", ()))
     return type(orig).__module__.startswith("pymysql") and bool(args) and args[0] in CONFLICT_ERRNOS
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is a lost connection or a conflict: the same work may succeed again."""
+    if is_conflict(exc):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError)
