@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from runner.core import lifecycle, locks
@@ -16,7 +16,7 @@ from runner.core.fencing import Fence, LostClaim
 from runner.core.lifecycle import TransitionError
 from runner.core.states import ACTIVE, FINAL, Cause, Status
 from runner.core.storage.db import Database
-from runner.core.storage.models import Run
+from runner.core.storage.models import Job, Run, Transition
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,52 @@ def _claim(
         return lifecycle.claim(session, run, runner_id, now)
     except TransitionError:
         return None
+
+
+def restart_stopped(
+    db: Database, job_ids: Collection[int], max_restarts: int, now: datetime
+) -> list[str]:
+    """Restart from their checkpoints the jobs' latest runs that are ``server_stopped``, each
+    at most ``max_restarts`` times; then a stopped run waits for a person. A line each."""
+    if not job_ids or max_restarts <= 0:
+        return []
+    latest = select(Job.latest_run_id).where(Job.id.in_(list(job_ids)))
+    stopped = and_(Run.id.in_(latest), Run.status == Status.SERVER_STOPPED.value)
+    with db.read() as session:
+        runs = [
+            (row[0], row[1]) for row in session.execute(select(Run.id, Run.job_id).where(stopped))
+        ]
+    restart = partial(_restart, max_restarts=max_restarts, now=now)
+    lines = [locks.retrying(db, partial(restart, run_id=r, job_id=j)) for r, j in runs]
+    return [line for line in lines if line]
+
+
+AUTOMATIC = "restarted automatically"
+
+
+def _restart(session: Session, run_id: int, job_id: int, max_restarts: int, now: datetime) -> str:
+    locks.job_turn(session, job_id)
+    run = session.get(Run, run_id, populate_existing=True, with_for_update={"key_share": True})
+    if run is None or run.status != Status.SERVER_STOPPED.value:
+        return ""
+    done = (
+        session.scalar(
+            select(func.count()).where(
+                Transition.run_id == run_id, Transition.reason.like(f"{AUTOMATIC}%")
+            )
+        )
+        or 0
+    )
+    if done >= max_restarts:
+        return ""
+    last = (
+        " (the last: if it stops again, it waits for a person)" if done + 1 == max_restarts else ""
+    )
+    reason = f"{AUTOMATIC} from its last checkpoint, {done + 1} of {max_restarts}{last}"
+    lifecycle.transition(
+        session, run_id, Status.RUNNING, cause=Cause.RUNNER, now=now, reason=reason
+    )
+    return f"run {run_id}: {reason}"
 
 
 def claim_run(db: Database, run_id: int, runner_id: str, now: datetime) -> Fence:

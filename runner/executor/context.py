@@ -69,7 +69,7 @@ class JobContext:
         self.params = params or {}
         self.state: Any = events.load_checkpoint(run)
         self.resumed = run.checkpoint is not None
-        self.rejected = run.rejects
+        self._committed_rejects = run.rejects
         self.max_rejects = max_rejects
         self.data_dirs = data_dirs
         # The whole config, for job kinds that refer to named databases and queries.
@@ -89,7 +89,6 @@ class JobContext:
         entry = RejectRecord(line, record, field, RejectReason(reason), message)
         with self._lock:
             self._rejects.append(entry)
-            self.rejected += 1
 
     def journal(self, level: str, message: str) -> None:
         """Write a message to the run's journal now (refused once the runner lost the run)."""
@@ -114,16 +113,20 @@ class JobContext:
         was paused or canceled, or the runner is stopping.
         """
         records, rejects = self.take_pending()
+        written: list[int] = []
 
         def work(session: Session) -> Status | None:
             self._drop_pending()  # what a failed attempt's ``write`` buffered: it runs again
             if write is not None:
                 write(session)
             more, reported = self.take_pending()
-            self.flush(session, records + more, rejects + reported, state=state, save_state=True)
+            everything = rejects + reported
+            self.flush(session, records + more, everything, state=state, save_state=True)
+            written[:] = [len(everything)]
             return self._stop_status(session)
 
         stop = self.transact(work)
+        self._committed_rejects += written[0]
         self.state = state
         if stop is not None:
             raise Interrupted(stop)
@@ -155,9 +158,14 @@ class JobContext:
         )
         events.add_rejects(session, self.run_id, self.job_id, rejects)
 
+    @property
+    def rejected(self) -> int:
+        """Records this run rejected so far, committed or buffered."""
+        with self._lock:
+            return self._committed_rejects + len(self._rejects)
+
     def _drop_pending(self) -> None:
         with self._lock:
-            self.rejected -= len(self._rejects)
             self._records, self._rejects = 0, []
 
     def take_pending(self) -> tuple[int, list[RejectRecord]]:

@@ -109,6 +109,9 @@ class Runner:
         self._heartbeat(now)
         for line in claims.reap_stale(self.db, self.settings.stale_after_seconds, now):
             log.warning("%s", line)
+        restarts = self.settings.max_restarts if not self.stopping.is_set() else 0
+        for line in claims.restart_stopped(self.db, self.job_ids.values(), restarts, now):
+            log.info("%s", line)
         self._write_next_runs()
         while not self.stopping.is_set() and len(self.active) < self.settings.concurrency:
             if not self._claim_one():

@@ -24,6 +24,8 @@ FAST_RUNNER = {
     "stale_after_seconds": 3,
     "poll_seconds": 0.2,
     "shutdown_grace_seconds": 5,
+    # These tests watch runs stay server_stopped; automatic restarts have tests of their own.
+    "max_restarts": 0,
 }
 
 

@@ -186,3 +186,24 @@ def test_schedule_restarts_a_server_stopped_run_from_its_checkpoint(
     assert done.id == first.id
     assert any("restarted from its last checkpoint" in line for line in _journal(db, done.id))
     db.dispose()
+
+
+def test_a_killed_runners_run_comes_back_on_its_own(
+    tmp_path: Path, db_url: str, db: Database, procs: list[Proc]
+) -> None:
+    """No schedule and nobody typing: the next runner up restarts the run from its checkpoint."""
+    config = write_config(tmp_path / "c.yaml", db_url, [counting_job("count", total=20)],
+                          max_restarts=2)  # fmt: skip
+    runner = Proc(config)
+    procs.append(runner)
+    assert jobmon(config, "start", "count").returncode == 0
+    wait_until(lambda: (r := latest_run(db, "count")) is not None and r.records >= 3)
+    runner.signal(signal.SIGKILL)
+    runner.wait()
+    procs.append(Proc(config))
+    done = wait_status(db, "count", Status.FINISHED, timeout=60)
+    assert (done.records, done.attempt) == (20, 2)
+    journal = _journal(db, done.id)
+    assert any("by reaper" in line for line in journal)
+    assert any("restarted automatically from its last checkpoint, 1 of 2" in line
+               for line in journal)  # fmt: skip

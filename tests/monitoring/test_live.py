@@ -123,6 +123,7 @@ def _prometheus_config(exporter_port: int) -> dict[str, Any]:
 def _jobmon_config(workdir: Path, exporter_port: int) -> Path:
     path = workdir / "jobmon.yaml"
     runner = {"heartbeat_seconds": 0.5, "stale_after_seconds": 2, "poll_seconds": 0.2}
+    runner["max_restarts"] = 0  # "stop-me" must stay server_stopped for its panels
     config = {
         "database": {"url": f"sqlite:///{workdir / 'jobmon.db'}"},
         "exporter": {"listen_address": f"127.0.0.1:{exporter_port}"},

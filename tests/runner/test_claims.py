@@ -279,3 +279,18 @@ def test_create_fired_runs_from_two_runners_restarts_a_stopped_run_once(
         assert get_run(db, run_id).status == "running"
         assert len(_runs(db, job_id)) == minute + 1
         force_status(db, run_id, Status.FINISHED)
+
+
+def test_restart_stopped_restarts_the_latest_run_up_to_the_limit(db: Database) -> None:
+    ids = add_jobs(db, "job", "other")
+    run_id = run_in(db, ids["job"], Status.SERVER_STOPPED)
+    for attempt in (1, 2):
+        (line,) = claims.restart_stopped(db, ids.values(), 2, T0)
+        assert line.startswith(f"run {run_id}: restarted automatically")
+        assert f"{attempt} of 2" in line
+        assert get_run(db, run_id).status == Status.RUNNING.value
+        force_status(db, run_id, Status.SERVER_STOPPED)  # it stopped again
+    assert claims.restart_stopped(db, ids.values(), 2, T0) == []
+    assert get_run(db, run_id).status == Status.SERVER_STOPPED.value, "it waits for a person"
+    assert claims.restart_stopped(db, [ids["other"]], 2, T0) == [], "only the given jobs"
+    assert claims.restart_stopped(db, ids.values(), 0, T0) == [], "0 turns it off"

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from runner.core import config
 from runner.core.states import Status
 from runner.core.storage.db import Database
-from runner.core.storage.models import Job, Run
+from runner.core.storage.models import Job, Run, Transition
 from runner.executor.worker import Runner
 from tests.runner.support import RUNNER, T0, get_run, run_in
 
@@ -74,13 +74,37 @@ def test_runner_runs_a_scheduled_job_when_its_clock_reaches_the_fire(db: Databas
 
 def test_runner_reaps_a_run_whose_runner_went_silent(db: Database) -> None:
     clock = Clock(T0 + timedelta(seconds=31))
-    runner = Runner(_config(_count_job("other")), db, clock=clock)
+    runner = Runner(_config(_count_job("other"), max_restarts=0), db, clock=clock)
     runner.prepare()
     run_id = run_in(db, runner.job_ids["other"], Status.RUNNING, claimed_by="gone:1")
 
     runner.tick()
 
     assert get_run(db, run_id).status == Status.SERVER_STOPPED.value
+
+
+def test_runner_restarts_a_reaped_run_from_its_checkpoint_by_itself(db: Database) -> None:
+    clock = Clock(T0 + timedelta(seconds=31))
+    job = _count_job("other", params={"total": 4, "step": 1})
+    runner = Runner(_config(job, max_restarts=1), db, clock=clock)
+    runner.prepare()
+    checkpoint = '{"position": 2}'
+    run_id = run_in(db, runner.job_ids["other"], Status.RUNNING, claimed_by="gone:1",
+                    checkpoint=checkpoint, records=2)  # fmt: skip
+
+    runner.tick()  # reaped, restarted and claimed in one pass
+    _finish_threads(runner)
+
+    run = get_run(db, run_id)
+    assert (run.status, run.records, run.attempt) == (Status.FINISHED.value, 4, 2)
+    with db.read() as session:
+        reasons = list(session.scalars(
+            select(Transition.reason).where(Transition.run_id == run_id).order_by(Transition.id)
+        ))  # fmt: skip
+    assert (
+        "restarted automatically from its last checkpoint, 1 of 1 (the last: if it stops "
+        "again, it waits for a person)" in reasons
+    )
 
 
 def test_runner_picks_up_a_run_started_by_hand(db: Database) -> None:

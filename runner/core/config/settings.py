@@ -31,5 +31,7 @@ class RunnerConfig(Strict):
     poll_seconds: float = Field(default=1, gt=0)
     concurrency: int = Field(default=4, ge=1)
     shutdown_grace_seconds: float = Field(default=30, ge=0)
+    # Times a server_stopped run is restarted from its checkpoint without a person.
+    max_restarts: int = Field(default=3, ge=0)
     retention: RetentionConfig = RetentionConfig()
     data_dirs: list[str] = Field(default_factory=lambda: ["data"])
