@@ -60,8 +60,10 @@ def execute(
     except JobFailed as exc:
         return finish(db, ctx, Status.FINISHED_WITH_ERRORS, str(exc))
     except Exception as exc:
-        log.exception("%s: run %d failed", job.name, fence.run_id)
-        return finish(db, ctx, Status.FINISHED_WITH_ERRORS, _error_text(exc))
+        # A database error's traceback would repeat its SQL and parameters: one line instead.
+        text, database = _error_text(exc), isinstance(exc, DB_ERRORS)
+        log.error("%s: run %d failed: %s", job.name, fence.run_id, text, exc_info=not database)
+        return finish(db, ctx, Status.FINISHED_WITH_ERRORS, text)
     return finish(db, ctx, *_outcome(ctx))
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from sqlalchemy import select
 
+from runner.core.config import parse
 from runner.core.states import Status
 from runner.core.storage.db import Database
 from runner.core.storage.models import Job, JournalEntry, Reject, Run, Transition
@@ -77,3 +81,21 @@ def test_run_once_saves_the_checkpoint(db: Database) -> None:
     worker.run_once(example_config(), db, "ok", clock=Ticker())
     run = _latest(db, "ok")[0]
     assert run.checkpoint == '{"position": 30}'
+
+
+def test_a_database_error_reads_as_a_message_without_sql(
+    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The journal and the log name the error and the table, never the statement."""
+    job = {"name": "dump", "kind": "export", "source": {"query": "bad"},
+           "destination": {"path": str(tmp_path / "out.csv")}}  # fmt: skip
+    config = parse({
+        "runner": {"id": "r", "data_dirs": [str(tmp_path)]},
+        "queries": {"bad": {"sql": "SELECT secret_column FROM no_such_table WHERE 1 = 1"}},
+        "jobs": [job],
+    })  # fmt: skip
+    assert worker.run_once(config, db, "dump", clock=Ticker()) is Status.FINISHED_WITH_ERRORS
+    (error,) = [line for line in _latest(db, "dump")[1] if line.startswith("database error")]
+    assert "no_such_table" in error
+    for text in (error, caplog.text):
+        assert "SELECT" not in text and "[SQL" not in text and "WHERE 1 = 1" not in text
