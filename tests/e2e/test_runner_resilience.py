@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from runner.core.states import Status
 from runner.core.storage.db import Database
-from runner.core.storage.models import Base, JournalEntry, Run, Transition
+from runner.core.storage.models import Base, JournalEntry, Reject, Run, Transition
 from tests.conftest import ServerDatabases, database_url
 from tests.e2e.procs import (
     Proc,
@@ -198,3 +198,55 @@ def test_a_20_second_database_outage_mid_import_loses_nothing(
 def _records(db: Database) -> int:
     with db.read() as session:
         return int(session.scalar(select(func.max(Run.records))) or 0)
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+def test_a_frozen_runner_taken_over_writes_nothing_when_it_wakes(
+    tmp_path: Path, db_url: str, procs: list[Proc]
+) -> None:
+    """SIGSTOP past stale_after_seconds, another runner finishes the run, SIGCONT: the first
+    runner's late checkpoint, rows, rejects and journal lines are all refused."""
+    from tests.jobs.conftest import drop_user_tables
+    from tests.jobs.test_kill import big_csv
+
+    job = {
+        "name": "big", "kind": "import", "chunk_rows": 5000,
+        "source": {"path": str(tmp_path / "big.csv")},
+        "target": {"table": "people", "create": True},
+        "columns": [{"name": "id", "type": "integer", "required": True},
+                    {"name": "name", "type": "text", "max_length": 20},
+                    {"name": "amount", "type": "decimal", "precision": 8, "scale": 2}],
+    }  # fmt: skip
+    good, bad = big_csv(tmp_path / "big.csv")
+    config = write_config(tmp_path / "c.yaml", db_url, [job], max_restarts=3)
+    db = Database(db_url)
+    drop_user_tables(db)
+    try:
+        frozen = Proc(config, "runner")
+        procs.append(frozen)
+        assert jobmon(config, "start", "big").returncode == 0
+        wait_until(lambda: _records(db) > 0, timeout=60, what="the import under way")
+        frozen.signal(signal.SIGSTOP)
+        procs.append(Proc(config, "runner"))  # reaps, restarts and finishes the run
+        run = wait_status(db, "big", Status.FINISHED, timeout=120)
+        before = _written(db, run.id)
+        frozen.signal(signal.SIGCONT)
+        wait_until(lambda: "no longer held" in frozen.output(), timeout=30, what="the claim lost")
+        threading.Event().wait(2)  # anything it still meant to write would be there by now
+        assert _written(db, run.id) == before == (good, bad, before[2])
+        assert frozen.popen.poll() is None, "the woken runner goes on serving"
+        assert (run.status, run.records, run.rejects) == ("finished", ROWS, bad)
+    finally:
+        procs[0].signal(signal.SIGCONT)
+        drop_user_tables(db)
+        db.dispose()
+
+
+def _written(db: Database, run_id: int) -> tuple[int, int, int]:
+    """Target rows, the run's rejects and its journal lines."""
+    with db.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT count(*), count(DISTINCT id) FROM people").one()
+        assert rows[0] == rows[1], "a row imported twice"
+        rejects = conn.execute(select(func.count()).where(Reject.run_id == run_id)).scalar()
+        lines = conn.execute(select(func.count()).where(JournalEntry.run_id == run_id)).scalar()
+    return int(rows[0]), int(rejects or 0), int(lines or 0)
