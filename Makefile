@@ -1,5 +1,5 @@
 # The two commands of README.md: `make run` and `make test`.
-.PHONY: run test lint setup setup-test
+.PHONY: run test test-long lint setup setup-test
 
 setup:
 	scripts/setup
@@ -14,6 +14,13 @@ lint:
 	.venv/bin/ruff check runner exporter tests bench
 	.venv/bin/ruff format --check runner exporter tests bench
 	.venv/bin/mypy
+	.venv/bin/lint-imports --no-cache
 
+# Two workers: most process-level tests wait on real processes rather than use a core.
 test: setup-test lint
-	.venv/bin/pytest
+	.venv/bin/pytest -n 2 --cov -m "not long"
+
+# The minutes-long proofs (a 3-minute database outage and a 90-second exporter stop under
+# a real Prometheus and Alertmanager).
+test-long: setup-test
+	.venv/bin/pytest -m long

@@ -43,6 +43,12 @@ class SelfValues:
     duration: float
     errors: int
     version: str
+    last_read: float = 0.0  # Unix time of the last successful read; 0 before the first
+
+    @property
+    def jobs_known(self) -> bool:
+        """Whether a read has succeeded since start, so there are job series to serve."""
+        return self.database_up or self.last_read > 0
 
 
 @lru_cache(maxsize=65536)
@@ -170,11 +176,16 @@ class Renderer:
     def pieces(
         self, fmt: Format, own: SelfValues, escaping: Escaping = Escaping.UNDERSCORES
     ) -> list[Piece]:
-        """The whole exposition: job families from the last update (if the read worked)."""
+        """The whole exposition: job families from the last successful update, if any.
+
+        While the database cannot be read, the job families of the last successful read are
+        served unchanged: their series stay alive in Prometheus, so job alerts neither
+        resolve nor fire again because of the outage (``jobmon_database_up`` reports it).
+        """
         names = spelling(fmt, escaping)
         pieces: list[Piece] = []
         for metric in METRICS:
-            if metric.scope is not Scope.SELF and not own.database_up:
+            if metric.scope is not Scope.SELF and not own.jobs_known:
                 continue
             pieces.append(header(metric, fmt, escaping))
             if metric.scope is Scope.JOB:
@@ -238,6 +249,7 @@ def _self_line(metric: Metric, own: SelfValues, names: Spelling) -> bytes:
         "jobmon_database_up": ((), float(own.database_up)),
         "jobmon_scrape_duration_seconds": ((), own.duration),
         "jobmon_scrape_errors_total": ((), own.errors),
+        "jobmon_last_successful_read_timestamp_seconds": ((), own.last_read),
         "jobmon_build_info": ((("version", own.version),), 1.0),
     }
     labels, value = values[metric.name]

@@ -5,6 +5,10 @@ the database does (down, locked, unreachable host), the scrape answers in time, 
 ``jobmon_database_up 0`` and one more ``jobmon_scrape_errors_total``. The read also carries
 server-side statement and connect timeouts (see :mod:`exporter.reader`), so a slow read
 ends soon after the scrape gave up on it.
+
+A failed read keeps the job series of the last successful one (the renderer's cache), with
+``jobmon_last_successful_read_timestamp_seconds`` telling how old they are: a database outage
+neither resolves nor re-fires job alerts. Before the first successful read there are none.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class Scraper:
         self.reader = Reader(db)
         self.renderer = Renderer()
         self.errors = 0
+        self.last_read = 0.0  # Unix time of the last successful read
         self._lock = threading.Lock()
         self._reads = threading.BoundedSemaphore(MAX_READS)
         self._up: bool | None = None
@@ -55,8 +60,15 @@ class Scraper:
                 self.errors += 1
             else:
                 self.renderer.update(rows)
+                self.last_read = time.time()
             self._log_state(reason)
-            own = SelfValues(rows is not None, time.monotonic() - start, self.errors, self.version)
+            own = SelfValues(
+                rows is not None,
+                time.monotonic() - start,
+                self.errors,
+                self.version,
+                self.last_read,
+            )
             return Exposition(own, self.renderer.pieces(fmt, own, escaping))
 
     def close(self) -> None:

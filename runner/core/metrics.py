@@ -2,7 +2,8 @@
 
 The order of the table is the order of the exposition. ``JOB`` metrics have one or more
 samples per job, ``AGGREGATE`` ones are computed over all jobs, ``SELF`` ones describe the
-exporter and are served even when the database cannot be read.
+exporter. While the database cannot be read, ``JOB`` and ``AGGREGATE`` families repeat the last
+successful read (none before the first one).
 """
 
 from __future__ import annotations
@@ -191,6 +192,13 @@ METRICS: tuple[Metric, ...] = (
         Type.COUNTER,
         (),
         "Scrapes that could not read the database since the exporter started.",
+        S,
+    ),
+    Metric(
+        "jobmon_last_successful_read_timestamp_seconds",
+        Type.GAUGE,
+        (),
+        "Time of the exporter's last successful database read (0 if none since it started).",
         S,
     ),
     Metric("jobmon_build_info", Type.INFO, ("version",), "The jobmon version serving.", S),

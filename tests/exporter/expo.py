@@ -13,6 +13,7 @@ SELF = {
     "jobmon_database_up",
     "jobmon_scrape_duration_seconds",
     "jobmon_scrape_errors_total",
+    "jobmon_last_successful_read_timestamp_seconds",
     "jobmon_build_info",
 }
 

@@ -58,15 +58,23 @@ def _add_self(family: Family, metric: Metric, own: SelfValues) -> None:
     elif isinstance(family, CounterMetricFamily):
         family.add_metric([], own.errors)
     elif isinstance(family, GaugeMetricFamily):
-        up = metric.name == "jobmon_database_up"
-        family.add_metric([], float(own.database_up) if up else own.duration)
+        gauges = {
+            "jobmon_database_up": float(own.database_up),
+            "jobmon_scrape_duration_seconds": own.duration,
+            "jobmon_last_successful_read_timestamp_seconds": own.last_read,
+        }
+        family.add_metric([], gauges[metric.name])
 
 
 def families(jobs: Sequence[JobSnapshot], own: SelfValues) -> list[Family]:
-    """Every family of the exposition, from the jobs' snapshots in exposition order."""
+    """Every family of the exposition, from the jobs' snapshots in exposition order.
+
+    Job and aggregate families are left out only before any successful read: after one, a
+    failed read serves the jobs of the last successful one.
+    """
     result: list[Family] = []
     for metric in METRICS:
-        if metric.scope is not Scope.SELF and not own.database_up:
+        if metric.scope is not Scope.SELF and not (own.database_up or own.last_read > 0):
             continue
         family = _family(metric)
         if metric.scope is Scope.JOB:

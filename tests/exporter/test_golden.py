@@ -25,7 +25,9 @@ from tests.exporter.scenario import config, populate
 from tests.promtools import tool
 
 GOLDEN = Path(__file__).with_name("golden.prom")
-OWN = SelfValues(database_up=True, duration=0.0125, errors=0, version="0.0.0-golden")
+OWN = SelfValues(
+    database_up=True, duration=0.0125, errors=0, version="0.0.0-golden", last_read=1772323200.0
+)
 
 
 @pytest.fixture

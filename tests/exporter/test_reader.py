@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -112,12 +113,20 @@ def locked(db: Database, backend: str, *others: Database) -> Iterator[None]:
 def test_scrape_of_a_locked_database_answers_with_database_down(
     scraper: Scraper, db: Database, backend: str
 ) -> None:
-    scrape_text(scraper)
+    before = time.time()
+    good = scrape_text(scraper)
+    read_at = value(good, "jobmon_last_successful_read_timestamp_seconds")
+    assert before <= read_at <= time.time()
     with locked(db, backend, scraper.db):
         text = scrape_text(scraper, budget=0.5)
     assert value(text, "jobmon_database_up") == 0
     assert value(text, "jobmon_scrape_errors_total") == 1
-    assert value(scrape_text(scraper), "jobmon_database_up") == 1
+    # The jobs of the last successful read are kept, and so is its time.
+    assert job_samples(text) == job_samples(good) == expected(db)
+    assert value(text, "jobmon_last_successful_read_timestamp_seconds") == read_at
+    again = scrape_text(scraper)
+    assert value(again, "jobmon_database_up") == 1
+    assert value(again, "jobmon_last_successful_read_timestamp_seconds") >= read_at
 
 
 def test_scrape_of_a_missing_database_counts_errors(tmp_path: Path) -> None:
@@ -129,10 +138,13 @@ def test_scrape_of_a_missing_database_counts_errors(tmp_path: Path) -> None:
     assert value(first, "jobmon_database_up") == 0
     assert value(first, "jobmon_scrape_errors_total") == 1
     assert samples(second, openmetrics=True)[("jobmon_scrape_errors_total", frozenset())] == 2
+    # Never read since start: no job series at all, and no time of a successful read.
+    assert value(first, "jobmon_last_successful_read_timestamp_seconds") == 0
     assert {name for name, _ in samples(first)} == {
         "jobmon_database_up",
         "jobmon_scrape_duration_seconds",
         "jobmon_scrape_errors_total",
+        "jobmon_last_successful_read_timestamp_seconds",
         "jobmon_build_info",
     }
 

@@ -18,7 +18,9 @@ from tests.exporter import reference
 from tests.exporter.expo import samples
 from tests.spec import METRIC_NAMES
 
-OWN = SelfValues(database_up=True, duration=0.0123456789, errors=3, version="1.2.3")
+OWN = SelfValues(
+    database_up=True, duration=0.0123456789, errors=3, version="1.2.3", last_read=1767225600.5
+)
 
 
 def make_row(rng: random.Random, job_id: int, **values: Any) -> Row:
@@ -99,13 +101,16 @@ def test_render_matches_prometheus_client_byte_for_byte() -> None:
 
 @pytest.mark.parametrize("escaping", list(Escaping))
 @pytest.mark.parametrize("fmt", list(Format))
-@pytest.mark.parametrize("up", [True, False], ids=["database-up", "database-down"])
+@pytest.mark.parametrize(
+    "own",
+    [OWN, SelfValues(False, 0.5, 1, "x", last_read=OWN.last_read), SelfValues(False, 0.5, 1, "x")],
+    ids=["database-up", "database-down", "never-read"],
+)
 def test_render_spells_names_like_prometheus_client_under_every_escaping(
-    fmt: Format, escaping: Escaping, up: bool
+    fmt: Format, escaping: Escaping, own: SelfValues
 ) -> None:
     renderer = Renderer()
     renderer.update([make_row(random.Random(11), i) for i in range(30)])
-    own = OWN if up else SelfValues(database_up=False, duration=0.5, errors=1, version="x")
     mine = rendered(renderer, fmt, own, escaping)
     assert mine == expected(renderer, fmt, own, escaping)
     assert gzip.decompress(gzip_pieces(renderer.pieces(fmt, own, escaping))) == mine
@@ -173,9 +178,8 @@ def test_render_follows_jobs_added_and_removed() -> None:
     assert_same_as_reference(renderer)
 
 
-def test_render_without_database_serves_only_self_metrics() -> None:
+def test_render_before_any_read_serves_only_self_metrics() -> None:
     renderer = Renderer()
-    renderer.update([make_row(random.Random(2), 1)])
     down = SelfValues(database_up=False, duration=0.5, errors=1, version="1.2.3")
     assert_same_as_reference(renderer, down)
     names = {name for name, _ in samples(rendered(renderer, Format.TEXT, down).decode())}
@@ -183,8 +187,28 @@ def test_render_without_database_serves_only_self_metrics() -> None:
         "jobmon_database_up",
         "jobmon_scrape_duration_seconds",
         "jobmon_scrape_errors_total",
+        "jobmon_last_successful_read_timestamp_seconds",
         "jobmon_build_info",
     }
+
+
+@pytest.mark.parametrize("fmt", list(Format))
+def test_render_after_a_failed_read_keeps_the_last_jobs(fmt: Format) -> None:
+    renderer = Renderer()
+    renderer.update([make_row(random.Random(2), i) for i in range(3)])
+    up = SelfValues(True, 0.01, 0, "1.2.3", last_read=1_767_225_600.25)
+    down = SelfValues(False, 0.5, 1, "1.2.3", last_read=up.last_read)
+    assert_same_as_reference(renderer, down)
+    served = samples(rendered(renderer, fmt, up).decode(), openmetrics=fmt is Format.OPENMETRICS)
+    kept = samples(rendered(renderer, fmt, down).decode(), openmetrics=fmt is Format.OPENMETRICS)
+    changed = {name for name, labels in served if served[name, labels] != kept[name, labels]}
+    assert served.keys() == kept.keys()
+    assert changed == {
+        "jobmon_database_up",
+        "jobmon_scrape_duration_seconds",
+        "jobmon_scrape_errors_total",
+    }
+    assert kept["jobmon_last_successful_read_timestamp_seconds", frozenset()] == up.last_read
 
 
 def test_render_of_no_jobs_is_valid() -> None:
