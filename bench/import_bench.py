@@ -169,7 +169,7 @@ def copy_baseline(db: Database, path: Path) -> float:
         with path.open(newline="", encoding="utf-8") as source:
             records = csv.reader(source)
             next(records)
-            with cursor.copy("COPY baseline FROM STDIN") as copy:  # type: ignore[attr-defined]
+            with cursor.copy("COPY baseline FROM STDIN") as copy:
                 for record in records:
                     copy.write_row(record)
         raw.commit()

@@ -33,6 +33,15 @@ def test_child_sends_chunks_with_offsets_rows_and_rejects(tmp_path: Path) -> Non
     ]
 
 
+def test_child_sends_each_chunks_bytes_instead_of_its_records(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(b'1\n"2\n"\n\xff\n4\n5\n')
+    with ProcessChunks(Plan(JOB, str(path), 0, 0, [0], 1, "copy")) as chunks:
+        got = [(b.records, c.records, b.data) for b, c in chunks]
+    # A record that fails to decode takes no place among a chunk's records, but its bytes do.
+    assert got == [([], [], b'1\n"2\n"\n'), ([], [], b"\xff\n4\n5\n"), ([], [], b"")]
+
+
 def test_child_that_cannot_read_fails_clearly(tmp_path: Path) -> None:
     missing = str(tmp_path / "gone.csv")
     with (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Any
 
@@ -118,3 +119,49 @@ def test_reader_uses_configured_delimiter_and_quote(tmp_path: Path) -> None:
     path = write(tmp_path, b"a;b\n'x;y';2\n")
     records, _ = read_all(path, delimiter=";", quote="'")
     assert records == [(1, ["a", "b"]), (2, ["x;y", "2"])]
+
+
+def read_kept(reader: CsvReader, chunk: int) -> list[tuple[int, int, bytes]]:
+    """(first line, end offset, bytes) of every batch, to the end."""
+    kept = []
+    while True:
+        batch = reader.read(chunk)
+        kept.append((batch.line, batch.offset, batch.data))
+        if batch.eof:
+            return kept
+
+
+def test_reader_keeps_each_batchs_bytes_on_both_paths(tmp_path: Path) -> None:
+    data = b'\xef\xbb\xbfa,b\n1,"two\nlines"\n2,\xff\n3,"x"y\n4,z\n5,w\n6,"open\n'
+    path = write(tmp_path, data)
+    with CsvReader(path, fmt(), keep_bytes=True) as reader:
+        kept = read_kept(reader, 2)
+    assert b"".join(k[2] for k in kept) == data[3:]  # everything after the BOM, once
+    starts = [3] + [k[1] for k in kept[:-1]]
+    assert [data[s : k[1]] for s, k in zip(starts, kept, strict=True)] == [k[2] for k in kept]
+    with CsvReader(path, fmt()) as reader:
+        assert all(k[2] == b"" for k in read_kept(reader, 2))
+
+
+def test_reader_reads_an_open_binary_file_like_the_file(tmp_path: Path) -> None:
+    data = "a;b\n1;'x\ny'\n2;Zoë\n3;'bad'x\n\xefx\n".encode("latin-1")
+    path = write(tmp_path, data)
+    options = {"encoding": "latin-1", "delimiter": ";", "quote": "'"}
+    on_disk = read_all(path, 2, **options)
+    with CsvReader(io.BytesIO(data), fmt(**options)) as reader:
+        records: list[Any] = []
+        failures: list[Failure] = []
+        while True:
+            batch = reader.read(2)
+            records += list(zip(batch.lines, batch.records, strict=True))
+            failures += batch.failures
+            if batch.eof:
+                break
+    assert (records, failures) == on_disk
+    assert [f.raw for f in failures] == ["3;'bad'x"]
+
+
+def test_reader_of_an_open_file_keeps_a_leading_bom_and_numbers_from_line() -> None:
+    with CsvReader(io.BytesIO(b"\xef\xbb\xbfa\nb\n"), fmt(), line=7) as reader:
+        batch = reader.read(10)
+    assert (batch.lines, batch.records) == ([8, 9], [["\ufeffa"], ["b"]])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import os
 from pathlib import Path
@@ -11,9 +12,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from runner.core.config import CsvFormat
 from runner.core.rejects_csv import write_rejects_csv
 from runner.core.states import Status
+from runner.executor.jobs.rows import format_record
 from tests.jobs.conftest import Env, drop_user_tables
+
+CSV = CsvFormat.model_validate({})
 
 COLUMNS: list[dict[str, Any]] = [
     {"name": "id", "type": "integer", "required": True},
@@ -355,10 +360,17 @@ def test_import_stores_each_type_as_the_database_reads_it(env: Env) -> None:
 
 @pytest.fixture
 def in_child_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Read and validate every file in a child process, as large files are."""
-    from runner.executor.jobs import imports
+    """Read and validate every file in a child process, as large files are into PostgreSQL."""
+    from runner.executor.jobs import strategy
 
-    monkeypatch.setattr(imports, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(strategy, "PARALLEL_MIN_BYTES", 0)
+    real = strategy.choose
+
+    def choose(dialect: str, remaining: int, *, upsert: bool) -> strategy.Strategy:
+        chosen = real(dialect, remaining, upsert=upsert)
+        return dataclasses.replace(chosen, producer="process")
+
+    monkeypatch.setattr(strategy, "choose", choose)
 
 
 @pytest.mark.usefixtures("in_child_process")
@@ -371,3 +383,74 @@ def test_import_in_child_process_keeps_rows_and_rejects(env: Env) -> None:
 @pytest.mark.usefixtures("in_child_process")
 def test_import_in_child_process_stops_and_resumes(env: Env) -> None:
     test_import_stopped_then_resumed_imports_every_row_once(env)
+
+
+@pytest.mark.usefixtures("in_child_process")
+def test_import_in_child_process_quotes_refused_rows_without_reading_the_file_again(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runner.executor.jobs import csvsource
+
+    opened: list[object] = []
+    init = csvsource.CsvReader.__init__
+
+    def spy(reader: csvsource.CsvReader, source: Any, *args: Any, **kwargs: Any) -> None:
+        opened.append(source)
+        init(reader, source, *args, **kwargs)
+
+    monkeypatch.setattr(csvsource.CsvReader, "__init__", spy)
+    with env.db.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE people (id INTEGER PRIMARY KEY, name VARCHAR(20) NOT NULL,"
+            " amount INTEGER CHECK (amount < 100))"
+        )
+        conn.exec_driver_sql("INSERT INTO people (id, name, amount) VALUES (2, 'old', 1)")
+    path = env.data / "refused.csv"
+    path.write_bytes(
+        b'id,name,amount\n1,a,1\n2,"b, ""q""",1\n3,"multi\nline",500\n\n4,\xc3\xa9,1\n'
+        b"5,\xff,1\n6,f,1\n2,again,1\n7,g,1\n"
+    )
+    columns = [{"name": "id", "type": "integer"}, {"name": "name"}]
+    columns.append({"name": "amount", "type": "integer"})
+    cfg = env.config(job(path, columns=columns, target={"table": "people"}, chunk_rows=2))
+    assert env.start(cfg, "imp") is Status.FINISHED
+    assert env.rows("people", "id", "name") == [(1, "a"), (2, "old"), (4, "é"), (6, "f"), (7, "g")]
+    got = [(r.line, r.reason, r.record) for r in env.reject_rows()]
+    assert got == [
+        (3, "constraint", format_record(["2", 'b, "q"', "1"], CSV)),
+        (4, "constraint", format_record(["3", "multi\nline", "500"], CSV)),
+        (8, "encoding", "5,\\xff,1"),
+        (10, "constraint", "2,again,1"),
+    ]
+    # The runner opens the file once (the child reads it on its own); refused rows are
+    # quoted from the bytes the child sent with their chunk.
+    assert [o for o in opened if not isinstance(o, io.BytesIO)] == [path]
+    assert sum(isinstance(o, io.BytesIO) for o in opened) == 3
+
+
+def test_strategy_is_chosen_by_database_and_size() -> None:
+    from runner.executor.jobs.strategy import PARALLEL_MIN_BYTES, Strategy, choose
+
+    big, small = PARALLEL_MIN_BYTES, PARALLEL_MIN_BYTES - 1
+    assert choose("postgresql", big, upsert=False) == Strategy("copy", "process", "copy")
+    assert choose("postgresql", small, upsert=True) == Strategy("copy", "thread", "staged_copy")
+    for dialect in ("sqlite", "mysql", "mariadb"):
+        assert choose(dialect, big, upsert=True) == Strategy("tuple", "inline", "executemany")
+
+
+def test_refused_texts_come_from_records_or_from_the_chunks_bytes() -> None:
+    from runner.executor.jobs.chunks import refused_texts
+    from runner.executor.jobs.csvsource import Batch
+    from runner.executor.jobs.rows import Converted
+
+    fmt = CsvFormat.model_validate({"encoding": "latin-1", "delimiter": ";", "quote": "'"})
+    records = [["1", "Zoë;x"], ["2", "a\r\nb"], ["3", "c"]]
+    data = "1;'Zoë;x'\n2;'a\r\nb'\r\n\n3;c\n".encode("latin-1")
+    lines = [11, 12, 15]
+    kept = Converted(["r1", "r2", "r3"], lines, records)
+    sent = Converted(["r1", "r2", "r3"], lines, [])
+    batch = Batch([], lines, [], 0, 15, False, data)
+    expected = {12: format_record(records[1], fmt), 15: "3;c"}
+    assert refused_texts(batch, kept, [1, 2], fmt, 10) == expected
+    assert refused_texts(batch, sent, [1, 2], fmt, 10) == expected
+    assert refused_texts(batch, sent, [], fmt, 10) == {}

@@ -1,11 +1,13 @@
 """An import's reading and validation in a child process, in parallel with the writes.
 
-For large files the CSV is parsed and validated by ``python -m runner.jobs.convertproc``
-while the runner writes the previous chunk: the two run on different cores instead of
-taking turns under one interpreter lock. The child receives a :class:`Plan` on stdin and
-sends each chunk (the batch's lines, offsets and failures, and the converted rows and
-rejects, without the source records) as a pickle on stdout. It holds at most the chunk it
-is sending and the one it is reading, so memory stays flat.
+For large files into PostgreSQL (see :mod:`runner.executor.jobs.strategy`) the CSV is parsed
+and validated by ``python -m runner.executor.jobs.convertproc`` while the runner writes the
+previous chunk: the two run on different cores instead of taking turns under one interpreter
+lock. The child receives a :class:`Plan` on stdin and sends each chunk as a pickle on stdout:
+the batch's lines, offsets, failures and raw bytes, and the converted rows and rejects. The
+parsed source records stay behind (many small strings are costly to pickle); the raw bytes,
+one object, are what the runner parses again, in memory, to quote a row the database refuses.
+It holds at most the chunk it is sending and the one it is reading, so memory stays flat.
 
 The parent ends the child when the run ends, whatever the reason; if the parent dies, the
 child's next write fails and it exits.
@@ -117,11 +119,11 @@ def _produce(plan: Plan, out: Any) -> None:
     job = ImportJob.model_validate(plan.job)
     fmt = job.source
     converter = RowConverter(job.columns, plan.positions, plan.width, fmt, plan.output)
-    with CsvReader(plan.source, fmt, offset=plan.offset, line=plan.line) as reader:
+    with CsvReader(plan.source, fmt, offset=plan.offset, line=plan.line, keep_bytes=True) as reader:
         while True:
             batch = reader.read(job.chunk_rows)
             converted = converter.convert(batch.records, batch.lines)
-            batch.records, converted.records = [], []  # the parent re-reads what it needs
+            batch.records, converted.records = [], []  # batch.data holds them, as one object
             pickle.dump((batch, converted), out, protocol=pickle.HIGHEST_PROTOCOL)
             out.flush()
             if batch.eof:
@@ -144,7 +146,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    # Run the module's own copy, so what it pickles is named runner.jobs.convertproc.*.
+    # Run the module's own copy, so what it pickles is named runner.executor.jobs.convertproc.*
     from runner.executor.jobs import convertproc
 
     convertproc.main()

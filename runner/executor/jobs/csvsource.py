@@ -8,14 +8,17 @@ quote, a field over ``csv.field_size_limit()``, text after a closing quote) beco
 
 Most batches take the fast path: the ``csv`` module parses the whole batch in C. When that
 batch holds a bad or multi-line record, it is read again record by record.
+
+A reader asked to keep bytes gives each batch the raw bytes it was read from, so a chunk can
+be parsed again later from memory (an open binary file such as :class:`io.BytesIO` is read
+like a file on disk) without opening the source again.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
@@ -43,7 +46,7 @@ class Failure:
 
 @dataclass
 class Batch:
-    """Records read in one go, each with its first line number, and what failed."""
+    """Records read in one go, their first lines, what failed, and (if kept) their bytes."""
 
     records: list[list[str]] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
@@ -51,6 +54,7 @@ class Batch:
     offset: int = 0
     line: int = 0
     eof: bool = False
+    data: bytes = b""
 
 
 def codec_name(encoding: str) -> str:
@@ -64,34 +68,54 @@ def csv_options(fmt: CsvFormat) -> dict[str, Any]:
 
 
 class CsvReader:
-    """Reads records of one CSV file from a byte offset; close it when done."""
+    """Reads records of one CSV file from a byte offset; close it when done.
 
-    def __init__(self, path: str | Path, fmt: CsvFormat, *, offset: int = 0, line: int = 0):
+    A path is opened and read from ``offset`` (past a UTF-8 byte order mark at the start); an
+    open binary file is read from where it stands, as is, and closed with the reader. With
+    ``keep_bytes``, each batch carries the bytes it was read from.
+    """
+
+    def __init__(
+        self,
+        source: str | Path | BinaryIO,
+        fmt: CsvFormat,
+        *,
+        offset: int = 0,
+        line: int = 0,
+        keep_bytes: bool = False,
+    ):
         self.encoding = codec_name(fmt.encoding)
         self._options = csv_options(fmt)
-        self._file: BinaryIO = open(path, "rb")
         self._decode = partial(bytes.decode, encoding=self._decode_name())
         self._utf8 = self.encoding in _UTF8_NAMES
-        if offset == 0 and self.encoding in _UTF8_NAMES and self._file.read(3) != BOM:
-            self._file.seek(0)
-        elif offset:
-            self._file.seek(offset)
+        self._keep = keep_bytes
+        self._taken: list[bytes] = []
+        self._file: BinaryIO
+        if isinstance(source, str | Path):
+            self._file = open(source, "rb")
+            if offset == 0 and self._utf8 and self._file.read(3) != BOM:
+                self._file.seek(0)
+            elif offset:
+                self._file.seek(offset)
+        else:
+            self._file = source
         self._restart(line)
 
     def _decode_name(self) -> str:
         # The BOM is skipped once at the start; a BOM-stripping codec would strip every line.
         return "utf-8" if self.encoding in _UTF8_NAMES else self.encoding
 
-    def _decode_block(self, raw: list[bytes]) -> str:
-        """Lines decoded strictly (UTF-8 in one go: the same as line by line)."""
-        if self._utf8:
-            return self._decode(b"".join(raw))
-        return "".join(map(self._decode, raw))
-
     def _restart(self, line: int) -> None:
         """A fresh parser at the current position (after an error, or a rewind)."""
         self._base = line
-        self._reader = csv.reader(map(self._decode, self._file), **self._options)
+        lines: Iterable[bytes] = self._tapped() if self._keep else self._file
+        self._reader = csv.reader(map(self._decode, lines), **self._options)
+
+    def _tapped(self) -> Iterator[bytes]:
+        """The file's lines, each also kept for the batch being read."""
+        for raw in self._file:
+            self._taken.append(raw)
+            yield raw
 
     @property
     def line(self) -> int:
@@ -138,8 +162,11 @@ class CsvReader:
     def _read_fast(self, count: int, start: int, first: int) -> Batch | None:
         """``count`` lines decoded in one go and parsed as one record each, or None."""
         raw = list(islice(self._file, count))
+        block = b"".join(raw) if self._utf8 or self._keep else b""
         try:
-            parts = self._decode_block(raw).split("\n")
+            # UTF-8 is decoded in one go: the same as line by line.
+            text = self._decode(block) if self._utf8 else "".join(map(self._decode, raw))
+            parts = text.split("\n")
             if parts[-1] == "":
                 parts.pop()
             records = list(csv.reader(parts, **self._options))
@@ -150,10 +177,11 @@ class CsvReader:
         self._restart(first + len(raw))
         lines = list(range(first + 1, first + 1 + len(records)))
         eof = len(records) < count
-        return Batch(records, lines, [], self.offset, self.line, eof)
+        return Batch(records, lines, [], self.offset, self.line, eof, block if self._keep else b"")
 
     def _read_slow(self, count: int, start: int) -> Batch:
         batch = Batch()
+        self._taken = []
         while len(batch.records) < count:
             first, begin = self.line + 1, self.offset
             try:
@@ -172,6 +200,7 @@ class CsvReader:
             batch.records.append(record)
             batch.lines.append(first)
         batch.offset, batch.line = self.offset, self.line
+        batch.data, self._taken = b"".join(self._taken), []
         return batch
 
     def _failure(self, line: int, begin: int, reason: RejectReason, exc: Exception) -> Failure:
@@ -184,7 +213,10 @@ class CsvReader:
 
     def _raw(self, begin: int, end: int) -> str:
         """The record's bytes as text (undecodable bytes shown as ``\\xNN``), capped."""
-        data = os.pread(self._file.fileno(), min(end - begin, MAX_RAW_CHARS * 4), begin)
+        here = self._file.tell()
+        self._file.seek(begin)
+        data = self._file.read(min(end - begin, MAX_RAW_CHARS * 4))
+        self._file.seek(here)
         text = data.decode(self._decode_name(), errors="backslashreplace")
         return text[:MAX_RAW_CHARS].rstrip("\r\n")
 

@@ -11,7 +11,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 T = TypeVar("T")
 _POLL = 0.1
@@ -41,8 +41,9 @@ class Prefetch(Generic[T]):
             if not ok:
                 assert isinstance(item, BaseException)
                 raise item
-            yield item  # type: ignore[misc]
-            if self._is_last(item):  # type: ignore[arg-type]
+            value = cast(T, item)  # an item, since ok says it is not the producer's error
+            yield value
+            if self._is_last(value):
                 return
 
     def _run(self) -> None:

@@ -1,0 +1,191 @@
+"""One attempt at an import run: its state, its chunks, and a checkpoint after each chunk."""
+
+from __future__ import annotations
+
+import hashlib
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from runner.core.config import ImportJob
+from runner.core.events import RejectRecord
+from runner.core.states import Level
+from runner.core.storage.db import Database
+from runner.executor.context import JobContext, JobFailed
+from runner.executor.jobs import layout
+from runner.executor.jobs.chunks import chunks, refused_texts
+from runner.executor.jobs.convertproc import Plan
+from runner.executor.jobs.csvsource import Batch, CsvReader, Failure
+from runner.executor.jobs.rows import Converted
+from runner.executor.jobs.strategy import Strategy
+from runner.executor.jobs.writers import TableWriter
+
+STATE_VERSION = 1
+_SAMPLE = 64 * 1024
+
+
+def fingerprint(path: Path) -> dict[str, Any]:
+    """What identifies the file's content: path, size, mtime and a hash of both ends."""
+    stat = path.stat()
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        digest.update(file.read(_SAMPLE))
+        file.seek(max(0, stat.st_size - _SAMPLE))
+        digest.update(file.read(_SAMPLE))
+    return {
+        "path": str(path),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "sha256": digest.hexdigest(),
+    }
+
+
+def initial_state(job: ImportJob, ctx: JobContext, source: Path) -> dict[str, Any]:
+    """The checkpointed state to resume from (if the file is unchanged), else a new one."""
+    previous = ctx.state
+    if isinstance(previous, dict) and previous.get("version") == STATE_VERSION:
+        if fingerprint(source) != previous["source"]:
+            raise JobFailed(
+                f"{job.source.path} changed since this run started; it cannot resume. "
+                "Cancel this run and start the job again to import the new file."
+            )
+        return dict(previous)
+    fmt = job.source
+    return {
+        "version": STATE_VERSION,
+        "source": fingerprint(source),
+        "offset": 0,
+        "line": 0,
+        "records": 0,
+        "rows": 0,
+        "rejects": 0,
+        "header": None,
+        "width": None,
+        "csv": {"delimiter": fmt.delimiter, "quote": fmt.quote, "header": None},
+    }
+
+
+def remaining(state: dict[str, Any]) -> int:
+    """The bytes of the file left to read."""
+    return int(state["source"]["size"]) - int(state["offset"])
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where rows go: the database, whether it is jobmon's own, and the table's writer."""
+
+    db: Database
+    own: bool
+    writer: TableWriter
+
+
+class ImportRun:
+    """One attempt at a run: from the checkpoint (or the start) to the end of the file."""
+
+    def __init__(
+        self,
+        job: ImportJob,
+        ctx: JobContext,
+        source: Path,
+        to: Destination,
+        how: Strategy,
+        state: dict[str, Any],
+    ) -> None:
+        self.job, self.ctx, self.source, self.how, self.state = job, ctx, source, how, state
+        self.db, self.own, self.writer = to.db, to.own, to.writer
+
+    def run(self) -> None:
+        """Read, validate and write chunk after chunk, checkpointing each."""
+        state = self.state
+        with CsvReader(
+            self.source, self.job.source, offset=state["offset"], line=state["line"]
+        ) as reader:
+            positions = layout.positions(self.job, state, reader, self.source)
+            if positions is None:
+                self._finish_empty(reader)
+                return
+            with closing(chunks(self.how, self._plan(positions), self.job, reader)) as chunked:
+                for batch, converted in chunked:
+                    self._check_unchanged()
+                    self._commit(batch, converted)
+        self.ctx.journal(
+            Level.INFO,
+            f"imported {self.state['rows']} rows from {self.job.source.path} "
+            f"({self.state['records']} records read, {self.state['rejects']} rejected)",
+        )
+
+    def _plan(self, positions: list[int]) -> Plan:
+        state = self.state
+        return Plan(
+            self.job.model_dump(by_alias=True),
+            str(self.source),
+            state["offset"],
+            state["line"],
+            positions,
+            state["width"],
+            self.how.output,
+        )
+
+    def _finish_empty(self, reader: CsvReader) -> None:
+        what = "has no header row" if self.job.source.header else "has no records"
+        self.ctx.journal(Level.WARNING, f"{self.job.source.path} is empty ({what})")
+        self.state["offset"], self.state["line"] = reader.offset, reader.line
+        self.ctx.checkpoint(self.state)
+
+    def _check_unchanged(self) -> None:
+        stat = self.source.stat()
+        known = self.state["source"]
+        if (stat.st_size, stat.st_mtime_ns) != (known["size"], known["mtime_ns"]):
+            raise JobFailed(
+                f"{self.job.source.path} changed while it was being imported; "
+                f"{self.state['rows']} rows were imported before that"
+            )
+
+    def _commit(self, batch: Batch, converted: Converted) -> None:
+        """Write the chunk, its rejects, progress and the checkpoint (see :mod:`imports`)."""
+        state = dict(self.state)
+        state["offset"], state["line"] = batch.offset, batch.line
+        written: list[int] = []
+
+        def write(session: Session) -> None:
+            written.append(self._write(session, batch, converted, state))
+
+        try:
+            if self.own:
+                self.ctx.checkpoint(state, write=write)
+            else:
+                with self.db.write() as session:
+                    write(session)
+                self.ctx.checkpoint(state)
+        except JobFailed as exc:
+            rows = state["rows"] if written else self.state["rows"]
+            raise JobFailed(f"{exc} ({rows} rows imported)") from None
+        self.state = state
+
+    def _write(
+        self, session: Session, batch: Batch, converted: Converted, state: dict[str, Any]
+    ) -> int:
+        refused = self.writer.write(session, converted.rows)
+        rejects = [_failure_reject(f) for f in batch.failures] + converted.rejects
+        indices = [r.index for r in refused]
+        # The chunk starts where the last committed one ended.
+        texts = refused_texts(batch, converted, indices, self.job.source, self.state["line"])
+        for refusal in refused:
+            line = converted.lines[refusal.index]
+            rejects.append(RejectRecord(line, texts[line], None, refusal.reason, refusal.message))
+        rejects.sort(key=lambda r: r.line)
+        for reject in rejects:
+            self.ctx.reject(reject.line, reject.record, reject.field, reject.reason, reject.message)
+        records = len(converted.rows) + len(converted.rejects) + len(batch.failures)
+        self.ctx.progress(records)
+        state["records"] += records
+        state["rows"] += len(converted.rows) - len(refused)
+        state["rejects"] += len(rejects)
+        return len(converted.rows) - len(refused)
+
+
+def _failure_reject(failure: Failure) -> RejectRecord:
+    return RejectRecord(failure.line, failure.raw, None, failure.reason, failure.message)
