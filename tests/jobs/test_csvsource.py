@@ -7,9 +7,9 @@ import io
 from pathlib import Path
 from typing import Any
 
-from runner.core.config import CsvFormat
+from runner.core.config import CsvFormat, CsvSource
 from runner.core.states import RejectReason
-from runner.executor.jobs.csvsource import CsvReader, Failure
+from runner.executor.jobs.csvsource import MAX_RAW_CHARS, CsvReader, Failure
 
 
 def fmt(**options: Any) -> CsvFormat:
@@ -165,3 +165,29 @@ def test_reader_of_an_open_file_keeps_a_leading_bom_and_numbers_from_line() -> N
     with CsvReader(io.BytesIO(b"\xef\xbb\xbfa\nb\n"), fmt(), line=7) as reader:
         batch = reader.read(10)
     assert (batch.lines, batch.records) == ([8, 9], [["\ufeffa"], ["b"]])
+
+
+def test_a_record_over_max_record_bytes_is_a_parse_failure_held_nowhere(tmp_path: Path) -> None:
+    long = b"1," + b"x" * 300_000 + b"\n"
+    path = write(tmp_path, b"a,b\n" + long + b"c,d\n" + long.rstrip(b"\n"))
+    source = CsvSource(path=str(path), max_record_bytes=4096)
+    for keep in (False, True):
+        with CsvReader(path, source, keep_bytes=keep) as reader:
+            batch = reader.read(100)
+        assert (batch.records, batch.lines, batch.eof) == ([["a", "b"], ["c", "d"]], [1, 3], True)
+        assert [(f.line, f.reason) for f in batch.failures] == [(2, "parse"), (4, "parse")]
+        first = batch.failures[0]
+        assert first.raw.startswith("1,xxx") and len(first.raw) == MAX_RAW_CHARS
+        assert "300002 bytes is longer than max_record_bytes (4096)" in first.message
+        if keep:  # the chunk's bytes parse again to the same lines, without the long ones
+            assert len(batch.data) < 100
+            with CsvReader(io.BytesIO(batch.data), fmt()) as again:
+                assert again.read(100).records == [["a", "b"], [], ["c", "d"], []]
+
+
+def test_a_line_of_exactly_max_record_bytes_is_a_record(tmp_path: Path) -> None:
+    line = b"1," + b"y" * 1022
+    path = write(tmp_path, line + b"\n" + line)
+    with CsvReader(path, CsvSource(path=str(path), max_record_bytes=1024)) as reader:
+        batch = reader.read(10)
+    assert (len(batch.records), batch.failures) == (2, [])

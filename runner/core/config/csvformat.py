@@ -47,6 +47,8 @@ class CsvSource(CsvFormat):
     """The CSV file an import reads."""
 
     path: str = Field(min_length=1)
+    # A longer record is rejected (reason parse) without being held in memory.
+    max_record_bytes: int = Field(default=2**20, ge=1024, le=2**30)
 
 
 class CsvDestination(CsvFormat):

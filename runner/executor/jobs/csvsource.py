@@ -9,6 +9,11 @@ quote, a field over ``csv.field_size_limit()``, text after a closing quote) beco
 Most batches take the fast path: the ``csv`` module parses the whole batch in C. When that
 batch holds a bad or multi-line record, it is read again record by record.
 
+A line longer than ``max_record_bytes`` (an import source's setting, 1 MiB by default) is
+never held in memory: it is read in small pieces and skipped, and becomes a ``parse``
+:class:`Failure` with its first bytes as the raw record, so a hostile file (one 200 MB line)
+keeps memory flat.
+
 A reader asked to keep bytes gives each batch the raw bytes it was read from, so a chunk can
 be parsed again later from memory (an open binary file such as :class:`io.BytesIO` is read
 like a file on disk) without opening the source again.
@@ -18,20 +23,34 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import islice
+from itertools import islice, takewhile
+from operator import methodcaller
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from runner.core.config import CsvFormat
+from runner.core.config import CsvFormat, CsvSource
 from runner.core.states import RejectReason
 
 BOM = codecs.BOM_UTF8
 # Raw records longer than this are cut in rejects (the rejects table's TEXT limit on MariaDB).
 MAX_RAW_CHARS = 16_000
 _UTF8_NAMES = ("utf-8", "utf-8-sig")
+DEFAULT_MAX_RECORD_BYTES = 2**20
+_SKIP = 64 * 1024
+_ENDS_LINE = methodcaller(
+    "endswith", b"\n"
+)  # how much of an overlong line is read at a time to skip it
+
+
+class _Overlong(Exception):
+    """A line longer than the limit, read past and left out."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        super().__init__(f"{size} bytes")
 
 
 @dataclass(frozen=True)
@@ -90,6 +109,8 @@ class CsvReader:
         self._utf8 = self.encoding in _UTF8_NAMES
         self._keep = keep_bytes
         self._taken: list[bytes] = []
+        limit = fmt.max_record_bytes if isinstance(fmt, CsvSource) else DEFAULT_MAX_RECORD_BYTES
+        self.max_record_bytes = limit
         self._file: BinaryIO
         if isinstance(source, str | Path):
             self._file = open(source, "rb")
@@ -108,14 +129,32 @@ class CsvReader:
     def _restart(self, line: int) -> None:
         """A fresh parser at the current position (after an error, or a rewind)."""
         self._base = line
-        lines: Iterable[bytes] = self._tapped() if self._keep else self._file
-        self._reader = csv.reader(map(self._decode, lines), **self._options)
+        self._reader = csv.reader(map(self._decode, self._bounded()), **self._options)
 
-    def _tapped(self) -> Iterator[bytes]:
-        """The file's lines, each also kept for the batch being read."""
-        for raw in self._file:
-            self._taken.append(raw)
+    def _limited(self) -> Iterator[bytes]:
+        """The file's lines, none read past ``max_record_bytes`` (plus its line break)."""
+        return iter(partial(self._file.readline, self.max_record_bytes + 1), b"")
+
+    def _bounded(self) -> Iterator[bytes]:
+        """The file's lines (kept for the batch if asked); an overlong one raises once skipped."""
+        for raw in self._limited():
+            if len(raw) > self.max_record_bytes and not raw.endswith(b"\n"):
+                size = len(raw) + self._skip_line()
+                if self._keep:
+                    self._taken.append(b"\n")  # keeps the line numbers of what follows
+                raise _Overlong(size)
+            if self._keep:
+                self._taken.append(raw)
             yield raw
+
+    def _skip_line(self) -> int:
+        """Read past the rest of the current line; its bytes, line break left out."""
+        skipped = 0
+        while True:
+            piece = self._file.readline(_SKIP)
+            skipped += len(piece.rstrip(b"\r\n"))
+            if not piece or piece.endswith(b"\n"):
+                return skipped
 
     @property
     def line(self) -> int:
@@ -161,7 +200,11 @@ class CsvReader:
 
     def _read_fast(self, count: int, start: int, first: int) -> Batch | None:
         """``count`` lines decoded in one go and parsed as one record each, or None."""
-        raw = list(islice(self._file, count))
+        raw = list(islice(takewhile(_ENDS_LINE, self._limited()), count))
+        if self._file.tell() != start + sum(map(len, raw)):
+            # A line without its break was read and left: the file's last line, or a piece
+            # of one longer than max_record_bytes, which the slow path skips and reports.
+            return None
         block = b"".join(raw) if self._utf8 or self._keep else b""
         try:
             # UTF-8 is decoded in one go: the same as line by line.
@@ -197,6 +240,10 @@ class CsvReader:
                 batch.failures.append(self._failure(first, begin, RejectReason.ENCODING, exc))
                 self._restart(self.line + 1)  # the undecodable line was not counted
                 continue
+            except _Overlong as exc:
+                batch.failures.append(self._failure(first, begin, RejectReason.PARSE, exc))
+                self._restart(self.line + 1)  # neither was the overlong one
+                continue
             batch.records.append(record)
             batch.lines.append(first)
         batch.offset, batch.line = self.offset, self.line
@@ -207,6 +254,11 @@ class CsvReader:
         raw = self._raw(begin, self.offset)
         if isinstance(exc, UnicodeDecodeError):
             message = f"cannot decode byte 0x{exc.object[exc.start]:02x} as {self.encoding}"
+        elif isinstance(exc, _Overlong):
+            message = (
+                f"record of {exc.size} bytes is longer than max_record_bytes "
+                f"({self.max_record_bytes}); only its start is kept"
+            )
         else:
             message = f"malformed CSV: {exc}"
         return Failure(line, raw, reason, message)
