@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from runner.core import events, lifecycle
@@ -100,6 +101,12 @@ class JobContext:
             )
 
         self.transact(work)
+
+    def check_claim(self) -> None:
+        """Raise :class:`LostClaim` unless this runner still holds the run."""
+        with self.db.read() as session:
+            if session.scalar(select(Run.id).where(*self.fence.held())) is None:
+                raise self.fence.lost()
 
     def transact(self, work: Callable[[Session], T]) -> T:
         """``work`` in one write transaction, run again through a short database outage."""

@@ -151,6 +151,9 @@ class ImportRun:
         written: list[int] = []
 
         def write(session: Session) -> None:
+            # The counts start from the last checkpoint's on every attempt: a checkpoint
+            # that lost its connection runs this again.
+            state.update({k: self.state[k] for k in ("records", "rows", "rejects")})
             written.append(self._write(session, batch, converted, state))
 
         try:
@@ -159,6 +162,7 @@ class ImportRun:
             else:
                 with self.db.write() as session:
                     write(session)
+                    self.ctx.check_claim()  # a runner that lost the run commits no rows
                 self.ctx.checkpoint(state)
         except JobFailed as exc:
             rows = state["rows"] if written else self.state["rows"]
