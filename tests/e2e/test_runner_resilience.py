@@ -6,6 +6,7 @@ import signal
 import threading
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -25,7 +26,8 @@ from tests.e2e.procs import (
     write_config,
 )
 from tests.e2e.tcpproxy import TcpProxy
-from tests.jobs.test_kill import ROWS
+from tests.jobs.conftest import drop_user_tables
+from tests.jobs.test_kill import ROWS, big_csv
 
 pytestmark = pytest.mark.slow
 
@@ -152,22 +154,11 @@ def test_a_20_second_database_outage_mid_import_loses_nothing(
     tmp_path: Path, pg_url: str, procs: list[Proc]
 ) -> None:
     """The runner waits out an outage shorter than stale_after_seconds: the run goes on."""
-    from tests.jobs.conftest import drop_user_tables
-    from tests.jobs.test_kill import big_csv
-
     url = sa.make_url(pg_url)
     proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
     proxy.start()
     proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    job = {
-        "name": "big", "kind": "import", "chunk_rows": 5000,
-        "source": {"path": str(tmp_path / "big.csv")},
-        "target": {"table": "people", "create": True},
-        "columns": [{"name": "id", "type": "integer", "required": True},
-                    {"name": "name", "type": "text", "max_length": 20},
-                    {"name": "amount", "type": "decimal", "precision": 8, "scale": 2}],
-    }  # fmt: skip
-    good, bad = big_csv(tmp_path / "big.csv")
+    job, (good, bad) = _big_import(tmp_path)
     config = write_config(tmp_path / "c.yaml", proxied, [job], stale_after_seconds=30)
     db = Database(pg_url)
     drop_user_tables(db)
@@ -195,6 +186,19 @@ def test_a_20_second_database_outage_mid_import_loses_nothing(
         db.dispose()
 
 
+def _big_import(tmp_path: Path) -> tuple[dict[str, Any], tuple[int, int]]:
+    """An import job of a 1,000,000-row file into ``people``; the good and bad records."""
+    job = {
+        "name": "big", "kind": "import", "chunk_rows": 5000,
+        "source": {"path": str(tmp_path / "big.csv")},
+        "target": {"table": "people", "create": True},
+        "columns": [{"name": "id", "type": "integer", "required": True},
+                    {"name": "name", "type": "text", "max_length": 20},
+                    {"name": "amount", "type": "decimal", "precision": 8, "scale": 2}],
+    }  # fmt: skip
+    return job, big_csv(tmp_path / "big.csv")
+
+
 def _records(db: Database) -> int:
     with db.read() as session:
         return int(session.scalar(select(func.max(Run.records))) or 0)
@@ -206,18 +210,7 @@ def test_a_frozen_runner_taken_over_writes_nothing_when_it_wakes(
 ) -> None:
     """SIGSTOP past stale_after_seconds, another runner finishes the run, SIGCONT: the first
     runner's late checkpoint, rows, rejects and journal lines are all refused."""
-    from tests.jobs.conftest import drop_user_tables
-    from tests.jobs.test_kill import big_csv
-
-    job = {
-        "name": "big", "kind": "import", "chunk_rows": 5000,
-        "source": {"path": str(tmp_path / "big.csv")},
-        "target": {"table": "people", "create": True},
-        "columns": [{"name": "id", "type": "integer", "required": True},
-                    {"name": "name", "type": "text", "max_length": 20},
-                    {"name": "amount", "type": "decimal", "precision": 8, "scale": 2}],
-    }  # fmt: skip
-    good, bad = big_csv(tmp_path / "big.csv")
+    job, (good, bad) = _big_import(tmp_path)
     config = write_config(tmp_path / "c.yaml", db_url, [job], max_restarts=3)
     db = Database(db_url)
     drop_user_tables(db)
