@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runner.core.columns import Invalid, checker
+from runner.core.columns import Invalid, column_type
 from runner.core.config import Column, CsvFormat
 from runner.core.states import RejectReason
 from runner.executor.jobs.fastrows import Output, copy_line
@@ -20,7 +20,8 @@ def column(**options: Any) -> Column:
 
 
 def check(value: str, **options: Any) -> str:
-    return checker(column(**options))(value)
+    declared = column(**options)
+    return column_type(declared.type).checker(declared)(value)
 
 
 def reason_of(value: str, **options: Any) -> RejectReason:

@@ -62,6 +62,31 @@ def test_import_and_export_jobs_load() -> None:
             "jobs[0].columns[0]: an enum column needs choices",
         ),
         (
+            {"columns": [{"name": "a", "type": "integer", "format": "%Y", "max_length": 3}]},
+            "jobs[0].columns[0]: max_length applies only to text and pattern columns",
+        ),
+        (
+            {"columns": [{"name": "a", "type": "boolean", "format": "%Y"}]},
+            "jobs[0].columns[0]: format applies only to date and datetime columns",
+        ),
+        (
+            {"columns": [{"name": "a", "type": "money"}]},
+            "jobs[0].columns[0].type: Input should be 'integer', 'decimal', 'float', 'text',"
+            " 'boolean', 'date', 'datetime', 'enum' or 'pattern'",
+        ),
+        (
+            {"columns": [{"name": "a", "type": "pattern"}]},
+            "jobs[0].columns[0]: a pattern column needs a pattern",
+        ),
+        (
+            {"columns": [{"name": "a", "type": "decimal", "precision": 3, "scale": 5}]},
+            "jobs[0].columns[0]: scale cannot be greater than precision",
+        ),
+        (
+            {"columns": [{"name": "a", "type": "enum", "required": True, "default": "x"}]},
+            "jobs[0].columns[0]: an enum column needs choices",
+        ),
+        (
             {"columns": [{"name": "a", "type": "pattern", "pattern": "(["}]},
             "jobs[0].columns[0].pattern: not a valid regular expression",
         ),

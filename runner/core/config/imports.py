@@ -8,30 +8,22 @@ be rejected, encodings jobmon cannot stream.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from runner.core.columns import FALSE_VALUES as FALSE_VALUES
+from runner.core.columns import OPTION_TYPES, TYPES, Invalid, spellings
+from runner.core.columns import TRUE_VALUES as TRUE_VALUES
 from runner.core.config.csvformat import CsvSource
 from runner.core.config.fields import Identifier, RefName, Strict
 from runner.core.config.jobs import JobBase
 
-ColumnType = Literal[
-    "integer", "decimal", "float", "text", "boolean", "date", "datetime", "enum", "pattern"
-]
-TRUE_VALUES = ("true", "t", "yes", "y", "1", "on")
-FALSE_VALUES = ("false", "f", "no", "n", "0", "off")
-# Options that only mean something for some column types.
-_TYPE_OPTIONS: dict[str, tuple[str, ...]] = {
-    "max_length": ("text", "pattern"),
-    "precision": ("decimal",),
-    "scale": ("decimal",),
-    "format": ("date", "datetime"),
-    "choices": ("enum",),
-    "pattern": ("pattern",),
-    "true_values": ("boolean",),
-    "false_values": ("boolean",),
-}
+if TYPE_CHECKING:
+    TypeName = str
+else:
+    # One of the registered column types: a Literal, so errors list them all.
+    TypeName = Literal[tuple(TYPES)]
 
 
 class Column(Strict):
@@ -39,7 +31,7 @@ class Column(Strict):
 
     name: Identifier
     source: str | int | None = None
-    type: ColumnType = "text"
+    type: TypeName = "text"
     required: bool = False
     default: str | None = None
     max_length: int | None = Field(default=None, ge=1, le=1_000_000)
@@ -72,29 +64,30 @@ class Column(Strict):
 
     @model_validator(mode="after")
     def _check_options(self) -> Column:
-        for option, types in _TYPE_OPTIONS.items():
-            if getattr(self, option) is not None and self.type not in types:
+        # In the order of the fields, so the first misplaced option is the one reported.
+        for option in type(self).model_fields:
+            types = OPTION_TYPES.get(option)
+            if types and getattr(self, option) is not None and self.type not in types:
                 raise ValueError(f"{option} applies only to {' and '.join(types)} columns")
-        if self.type == "enum" and not self.choices:
-            raise ValueError("an enum column needs choices")
-        if self.type == "pattern" and self.pattern is None:
-            raise ValueError("a pattern column needs a pattern")
+        kind = TYPES[self.type]
+        for option, message in kind.needs:
+            if getattr(self, option) is None:
+                raise ValueError(message)
         if self.required and self.default is not None:
             raise ValueError("a required column cannot have a default")
-        if self.type == "decimal" and self.scale is not None and self.scale > self.digits:
-            raise ValueError("scale cannot be greater than precision")
+        problem = kind.option_problem(self)
+        if problem is not None:
+            raise ValueError(problem)
         self._check_default()
         return self
 
     def _check_default(self) -> None:
         if self.default is None:
             return
-        from runner.core.columns import Invalid, checker  # the converters use this model
-
         if self.default == "":
             raise ValueError("default cannot be empty (an empty field is NULL)")
         try:
-            checker(self)(self.default)
+            TYPES[self.type].checker(self)(self.default)
         except Invalid as exc:
             raise ValueError(f"default {self.default!r} is invalid: {exc.message}") from None
 
@@ -111,11 +104,7 @@ class Column(Strict):
     @property
     def booleans(self) -> dict[str, str]:
         """Accepted spellings of a boolean column (lower case) and the value each means."""
-        trues = self.true_values or list(TRUE_VALUES)
-        falses = self.false_values or list(FALSE_VALUES)
-        mapping = {v.strip().lower(): "1" for v in trues}
-        mapping.update({v.strip().lower(): "0" for v in falses})
-        return mapping
+        return spellings(self.true_values, self.false_values)
 
 
 class TableTarget(Strict):

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
 from sqlalchemy.sql.elements import quoted_name
 
+from runner.core.columns import sql_type
 from runner.core.config import Column, TableTarget
 from runner.core.storage.db import Database
 from runner.core.storage.models import Base
@@ -21,27 +21,6 @@ from runner.core.storage.models import Base
 
 class TargetError(Exception):
     """The target table cannot be used as configured."""
-
-
-def sql_type(column: Column, key: bool = False) -> sa.types.TypeEngine[Any]:
-    """The column type ``create: true`` gives a declared column."""
-    if column.type == "integer":
-        return sa.BigInteger()
-    if column.type == "decimal":
-        return sa.Numeric(column.digits, column.decimals)
-    if column.type == "float":
-        return sa.Double()
-    if column.type == "boolean":
-        return sa.Boolean()
-    if column.type == "date":
-        return sa.Date()
-    if column.type == "datetime":
-        return sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
-    if column.type == "enum":
-        return sa.String(max(len(c) for c in column.choices or [""]))
-    if column.max_length is not None:
-        return sa.String(column.max_length)
-    return sa.String(255) if key else sa.Text()  # MariaDB cannot index TEXT
 
 
 def table_for(target: TableTarget, cols: Sequence[Column]) -> sa.Table:

@@ -1,0 +1,43 @@
+"""Column types: turn a CSV field into the text the database stores, or say why not.
+
+Each type (see :mod:`runner.core.columns.base`) owns its plain check, its reject reasons, its
+parts of the two fast paths, the options it takes and its database type; :data:`TYPES` lists
+them all by name.
+"""
+
+from runner.core.columns.base import (
+    Check,
+    ChunkCheck,
+    ColumnOptions,
+    ColumnType,
+    Invalid,
+    Output,
+    Store,
+    Values,
+)
+from runner.core.columns.boolean import FALSE_VALUES, TRUE_VALUES, spellings
+from runner.core.columns.numbers import INT64, decimal_regex
+from runner.core.columns.registry import OPTION_TYPES, TYPES, checker, column_type, sql_type
+from runner.core.columns.temporal import stored_datetime
+
+__all__ = [
+    "FALSE_VALUES",
+    "INT64",
+    "OPTION_TYPES",
+    "TRUE_VALUES",
+    "TYPES",
+    "Check",
+    "ChunkCheck",
+    "ColumnOptions",
+    "ColumnType",
+    "Invalid",
+    "Output",
+    "Store",
+    "Values",
+    "checker",
+    "column_type",
+    "decimal_regex",
+    "spellings",
+    "sql_type",
+    "stored_datetime",
+]

@@ -1,0 +1,125 @@
+"""Date and time columns: ``date`` and ``datetime``, ISO 8601 or a ``strptime`` format."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+
+from runner.core.columns.base import (
+    Check,
+    ChunkCheck,
+    ColumnOptions,
+    ColumnType,
+    Invalid,
+    Output,
+    Store,
+    Values,
+    lines_match,
+)
+from runner.core.states import RejectReason
+
+# date.fromisoformat also takes 20240131 and 2024-W05-3: only YYYY-MM-DD is kept as is.
+_ISODATE_ROW = """\
+_date{i}(v)
+if len(v) != 10 or v[7] != '-':
+    return None
+o{i} = v
+"""
+_ISODATE_LINES = re.compile(r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}\n)*").fullmatch
+
+
+def _isodate_chunk(values: Values) -> Values | None:
+    if not lines_match(_ISODATE_LINES, values):
+        return None
+    try:
+        for _ in map(date.fromisoformat, values):
+            pass
+    except ValueError:
+        return None
+    return values
+
+
+def stored_datetime(moment: datetime) -> str:
+    """Aware times are stored as UTC without offset; naive times as they are."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(sep=" ")
+
+
+class DateType(ColumnType):
+    """``date``: a calendar date, stored as YYYY-MM-DD."""
+
+    name = "date"
+    options = ("format",)
+
+    def checker(self, column: ColumnOptions) -> Check:
+        """ISO dates (with blanks around) or dates in the column's format."""
+        fmt = column.format
+
+        def check(value: str) -> str:
+            try:
+                if fmt is None:
+                    return date.fromisoformat(value.strip()).isoformat()
+                return datetime.strptime(value, fmt).date().isoformat()
+            except ValueError:
+                expected = fmt or "YYYY-MM-DD"
+                raise Invalid(RejectReason.TYPE, f"{value!r} is not a date ({expected})") from None
+
+        return check
+
+    def sql_type(self, column: ColumnOptions, key: bool = False) -> sa.types.TypeEngine[Any]:
+        """DATE."""
+        return sa.Date()
+
+    def row_code(self, column: ColumnOptions, output: Output) -> str:
+        """Without a format, valid YYYY-MM-DD as it is; with one, the checker."""
+        if column.format is None:
+            return _ISODATE_ROW
+        return super().row_code(column, output)
+
+    def row_names(self, column: ColumnOptions, store: Store) -> dict[str, Any]:
+        """The ISO date parser."""
+        return {"_date": date.fromisoformat} if column.format is None else {}
+
+    def chunk_check(
+        self, column: ColumnOptions, output: Output, names: Mapping[str, Any]
+    ) -> ChunkCheck:
+        """Without a format, every value a valid YYYY-MM-DD; with one, the checker."""
+        if column.format is None:
+            return _isodate_chunk
+        return super().chunk_check(column, output, names)
+
+
+class DatetimeType(ColumnType):
+    """``datetime``: a moment, stored as ``YYYY-MM-DD HH:MM:SS[.ffffff]`` (UTC if aware)."""
+
+    name = "datetime"
+    options = ("format",)
+
+    def checker(self, column: ColumnOptions) -> Check:
+        """ISO 8601 times (with blanks around) or times in the column's format."""
+        fmt = column.format
+
+        def check(value: str) -> str:
+            try:
+                if fmt is None:
+                    moment = datetime.fromisoformat(value.strip())
+                else:
+                    moment = datetime.strptime(value, fmt)
+            except ValueError:
+                expected = fmt or "ISO 8601"
+                raise Invalid(
+                    RejectReason.TYPE, f"{value!r} is not a datetime ({expected})"
+                ) from None
+            return stored_datetime(moment)
+
+        return check
+
+    def sql_type(self, column: ColumnOptions, key: bool = False) -> sa.types.TypeEngine[Any]:
+        """TIMESTAMP, with microseconds on MariaDB too."""
+        return sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
