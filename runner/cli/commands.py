@@ -27,7 +27,7 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
 
 def open_database(config: Config) -> Database:
     """The jobmon database, migrated to the newest schema, with the config's jobs synced."""
-    db = Database(config.database.url)
+    db = Database(config.database.url, idle_seconds=config.runner.stale_after_seconds)
     upgrade(db)
     catalog.sync_jobs(db, config.jobs)
     return db

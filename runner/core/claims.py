@@ -145,7 +145,8 @@ AUTOMATIC = "restarted automatically"
 
 
 def _restart(session: Session, run_id: int, job_id: int, max_restarts: int, now: datetime) -> str:
-    locks.job_turn(session, job_id)
+    if not locks.job_turn(session, job_id, skip_locked=True):
+        return ""  # held by another transaction: the next pass
     run = session.get(Run, run_id, populate_existing=True, with_for_update={"key_share": True})
     if run is None or run.status != Status.SERVER_STOPPED.value:
         return ""
@@ -206,8 +207,10 @@ def _stale(condition: ColumnElement[bool]) -> ColumnElement[bool]:
 def _reap(
     session: Session, run_id: int, stale: ColumnElement[bool], stale_after: float, now: datetime
 ) -> str:
-    """Reap the run if it is still stale once its job's turn and the run are locked."""
-    locks.run_turn(session, run_id)
+    """Reap the run if it is still stale once its job's turn and the run are locked (a turn
+    another transaction holds is left for the next pass: the runner's loop never waits)."""
+    if not locks.run_turn(session, run_id, skip_locked=True):
+        return ""
     locked = select(Run).where(Run.id == run_id, stale).with_for_update(key_share=True)
     run = session.scalars(locked.execution_options(populate_existing=True)).first()
     if run is None:

@@ -42,12 +42,12 @@ def job_turn(session: Session, job_id: int, *, skip_locked: bool = False) -> boo
     return session.execute(query).first() is not None
 
 
-def run_turn(session: Session, run_id: int) -> None:
+def run_turn(session: Session, run_id: int, *, skip_locked: bool = False) -> bool:
     """Lock the turn of the job that ``run_id`` belongs to (a run's job never changes)."""
     job_id = session.scalar(select(Run.job_id).where(Run.id == run_id))
     if job_id is None:
         raise LookupError(f"run {run_id} does not exist")
-    job_turn(session, job_id)
+    return job_turn(session, job_id, skip_locked=skip_locked)
 
 
 def retrying(db: Database, work: Callable[[Session], T], attempts: int = ATTEMPTS) -> T:

@@ -33,21 +33,7 @@ def execute(
     config: Config | None = None,
 ) -> Status:
     """Run ``job`` for the claimed run behind ``fence``; returns the run's status after it."""
-    with db.read() as session:
-        run = session.get(Run, fence.run_id)
-        assert run is not None
-    ctx = JobContext(
-        db,
-        run,
-        fence,
-        clock,
-        params=job.params if isinstance(job, PythonJob) else None,
-        stopping=stopping,
-        max_rejects=job.max_rejects,
-        data_dirs=data_dirs,
-        config=config,
-        patience=config.runner.stale_after_seconds if config is not None else 30.0,
-    )
+    ctx = _context(db, job, fence, clock, stopping, data_dirs, config)
     if ctx.resumed:
         ctx.journal(Level.INFO, "Resuming from the last checkpoint")
     try:
@@ -65,6 +51,33 @@ def execute(
         log.error("%s: run %d failed: %s", job.name, fence.run_id, text, exc_info=not database)
         return finish(db, ctx, Status.FINISHED_WITH_ERRORS, text)
     return finish(db, ctx, *_outcome(ctx))
+
+
+def _context(
+    db: Database,
+    job: JobConfig,
+    fence: Fence,
+    clock: Clock,
+    stopping: threading.Event | None,
+    data_dirs: tuple[str, ...],
+    config: Config | None,
+) -> JobContext:
+    """The job's context on its claimed run, as last committed."""
+    with db.read() as session:
+        run = session.get(Run, fence.run_id)
+        assert run is not None
+    return JobContext(
+        db,
+        run,
+        fence,
+        clock,
+        params=job.params if isinstance(job, PythonJob) else None,
+        stopping=stopping,
+        max_rejects=job.max_rejects,
+        data_dirs=data_dirs,
+        config=config,
+        patience=config.runner.stale_after_seconds if config is not None else 30.0,
+    )
 
 
 def _error_text(exc: Exception) -> str:

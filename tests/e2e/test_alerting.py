@@ -61,11 +61,15 @@ def _import_job(csv: Path) -> dict[str, Any]:
 
 
 def fast_rules(directory: Path) -> Path:
-    """A copy of the shipped rules with every ``for`` set to 0s (the module's one override)."""
+    """A copy of the shipped rules with every ``for`` set to 0s and job alerts held for 1s
+    after their cause (``keep_firing_for``; the outage tests keep the shipped hold): the
+    module's overrides, so a test sees an alert fire and resolve within seconds."""
     rules = yaml.safe_load(RULES.read_text(encoding="utf-8"))
     for group in rules["groups"]:
         for rule in group["rules"]:
             rule["for"] = "0s"
+            if "keep_firing_for" in rule:
+                rule["keep_firing_for"] = "1s"
     path = directory / "jobmon.rules.fast.yml"
     path.write_text(yaml.safe_dump(rules, sort_keys=False), encoding="utf-8")
     return path
@@ -258,8 +262,10 @@ def test_alerting_rules_copy_keeps_shipped_expressions(setup: Setup) -> None:
     for name, rule in used.items():
         assert rule["expr"] == shipped[name]["expr"], name
         assert rule["for"] == "0s", name
-        assert {k: v for k, v in rule.items() if k != "for"} == {
-            k: v for k, v in shipped[name].items() if k != "for"
+        assert rule.get("keep_firing_for", "1s") == "1s", name
+        overridden = ("for", "keep_firing_for")
+        assert {k: v for k, v in rule.items() if k not in overridden} == {
+            k: v for k, v in shipped[name].items() if k not in overridden
         }, name
     loaded = setup.prometheus.api("rules")["groups"]
     assert {r["name"] for g in loaded for r in g["rules"]} == set(shipped)

@@ -34,10 +34,19 @@ def normalize_url(url: str) -> URL:
 class Database:
     """One engine and the two kinds of transaction jobmon uses: write and read."""
 
-    def __init__(self, url: str, *, connect_timeout: float = 5.0, pool_size: int = 5) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        connect_timeout: float = 5.0,
+        pool_size: int = 5,
+        idle_seconds: float | None = None,
+    ) -> None:
         self.url = normalize_url(url)
         self.dialect = self.url.get_backend_name()
         self.engine = _create_engine(self.url, connect_timeout, pool_size)
+        if idle_seconds is not None:
+            _end_idle_sessions(self.engine, idle_seconds)
 
     @property
     def safe_url(self) -> str:
@@ -97,6 +106,27 @@ def _create_engine(url: URL, connect_timeout: float, pool_size: int) -> Engine:
         # default, REPEATABLE READ, would show it the snapshot of its first read).
         kwargs["isolation_level"] = "READ COMMITTED"
     return create_engine(url, **kwargs)
+
+
+def _end_idle_sessions(engine: Engine, seconds: float) -> None:
+    """Have the server end this engine's sessions that sit idle (in a transaction) too long.
+
+    A runner frozen mid-transaction (SIGSTOP, a stuck host) would otherwise hold its locks,
+    among them a job's turn, until it wakes: PostgreSQL ends a session idle in a
+    transaction, MariaDB any idle session, after ``seconds``, and the locks go with it.
+    """
+    if engine.dialect.name == "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        if engine.dialect.name == "postgresql":
+            cursor.execute(f"SET idle_in_transaction_session_timeout = {int(seconds * 1000)}")
+        else:
+            cursor.execute(f"SET SESSION wait_timeout = {max(1, int(seconds))}")
+        cursor.close()
+        dbapi_conn.commit()
 
 
 def _setup_sqlite(engine: Engine) -> None:
