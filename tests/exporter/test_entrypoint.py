@@ -20,9 +20,9 @@ PASSWORD = "s3cretpw"
 JOBMON = str(Path(sys.executable).with_name("jobmon"))
 
 
-def exporter(config: str, *args: str) -> subprocess.Popen[str]:
-    command = [JOBMON, "--config", config, "--log-level", "debug", "exporter", *args]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def exporter(config: str, *args: str, command: str = "exporter") -> subprocess.Popen[str]:
+    command_line = [JOBMON, "--config", config, "--log-level", "debug", command, *args]
+    return subprocess.Popen(command_line, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def write_config(tmp_path: Path, url: str) -> str:
@@ -57,11 +57,12 @@ def test_database_down_answers_and_never_shows_the_password(tmp_path: Path) -> N
     assert PASSWORD not in first + second + out + err
 
 
-def test_bad_web_config_exits_2_naming_the_key(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["exporter", "run"])
+def test_bad_web_config_exits_2_naming_the_key(tmp_path: Path, command: str) -> None:
     web = tmp_path / "web.yml"
     web.write_text("tls_server_config:\n  cert_file: /nonexistent/server.crt\n  key_file: x\n")
     config = write_config(tmp_path, f"sqlite:///{tmp_path / 'j.db'}")
-    process = exporter(config, "--web.config.file", str(web))
+    process = exporter(config, "--web.config.file", str(web), command=command)
     _, err = process.communicate(timeout=30)
     assert process.returncode == 2
     assert f"{web}: tls_server_config.cert_file: cannot read /nonexistent/server.crt" in err
