@@ -16,9 +16,10 @@ lint:
 	.venv/bin/mypy
 	.venv/bin/lint-imports --no-cache
 
-# Two workers: most process-level tests wait on real processes rather than use a core.
+# Two workers, each taking work from the other when idle: most process-level tests wait
+# on real processes rather than use a core, and a few take half a minute.
 test: setup-test lint
-	.venv/bin/pytest -n 2 --cov -m "not long"
+	.venv/bin/pytest -n 2 --dist worksteal --cov -m "not long"
 
 # The minutes-long proofs (a 3-minute database outage and a 90-second exporter stop under
 # a real Prometheus and Alertmanager).

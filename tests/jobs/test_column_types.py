@@ -213,14 +213,14 @@ def assert_paths_agree(table: tuple[list[Column], list[int], int], chunk: list[l
 
 
 @pytest.mark.parametrize("kind", list(TYPES))
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(data=st.data())
 def test_paths_agree_on_every_type(kind: str, data: st.DataObject) -> None:
     table = data.draw(tables(st.just(kind)))
     assert_paths_agree(table, data.draw(records(*table)))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(data=st.data())
 def test_paths_agree_on_tables_of_mixed_types(data: st.DataObject) -> None:
     table = data.draw(tables(st.sampled_from(list(TYPES))))
