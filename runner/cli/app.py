@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import TypeAlias
 
 from rich.markup import escape
 
@@ -24,15 +25,31 @@ from runner.executor.lock import RunnerLockError
 Command = Callable[[Config, argparse.Namespace], int]
 
 
+DEFAULT_CONFIG = "config.yaml"
+OUTPUTS = ("table", "json")
+
+
+def _common(*, defaults: bool) -> argparse.ArgumentParser:
+    """``--config`` and ``--output``, accepted before the command and after it.
+
+    After the command they default to nothing, so a value given before it is kept.
+    """
+    common = argparse.ArgumentParser(add_help=False)
+    config = os.environ.get("JOBMON_CONFIG", DEFAULT_CONFIG) if defaults else argparse.SUPPRESS
+    common.add_argument(
+        "--config", default=config, help="config file (default: $JOBMON_CONFIG or config.yaml)"
+    )
+    output = "table" if defaults else argparse.SUPPRESS
+    common.add_argument("--output", choices=OUTPUTS, default=output, help="table or json")
+    return common
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with one sub-command per SPEC §4 command."""
     parser = argparse.ArgumentParser(
-        prog="jobmon", description="Run data jobs; watch them from Prometheus and Grafana."
-    )
-    parser.add_argument(
-        "--config",
-        default=os.environ.get("JOBMON_CONFIG", "config.yaml"),
-        help="config file (default: $JOBMON_CONFIG or config.yaml)",
+        prog="jobmon",
+        description="Run data jobs; watch them from Prometheus and Grafana.",
+        parents=[_common(defaults=True)],
     )
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
@@ -40,15 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"jobmon {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _serving(sub, "run", commands.cmd_run, "runner and exporter in one process")
-    sub.add_parser("runner", help="the runner alone").set_defaults(func=commands.cmd_runner)
+    _command(sub, "runner", "the runner alone").set_defaults(func=commands.cmd_runner)
     _serving(sub, "exporter", commands.cmd_exporter, "the Prometheus exporter alone")
-    sub.add_parser("check-config", help="validate the config and exit").set_defaults(
+    _command(sub, "check-config", "validate the config and exit").set_defaults(
         func=commands.cmd_check_config
     )
-    db = sub.add_parser("db", help="database maintenance").add_subparsers(
+    db = _command(sub, "db", "database maintenance").add_subparsers(
         dest="db_command", required=True, metavar="ACTION"
     )
-    db.add_parser("upgrade", help="apply migrations").set_defaults(func=commands.cmd_db_upgrade)
+    _command(db, "upgrade", "apply migrations").set_defaults(func=commands.cmd_db_upgrade)
     _listing(sub, "jobs", commands.cmd_jobs, "every job with its status", job=False)
     _listing(sub, "show", commands.cmd_show, "a job's definition and run (General tab)")
     journal = _listing(sub, "journal", commands.cmd_journal, "a run's journal (Journal tab)")
@@ -64,10 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _serving(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, func: Command, text: str
-) -> None:
-    parser = sub.add_parser(name, help=text)
+# argparse's sub-parser action is generic for type checkers only.
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def _command(sub: Commands, name: str, text: str) -> argparse.ArgumentParser:
+    """A sub-command that also takes ``--config`` and ``--output`` after its name."""
+    return sub.add_parser(name, help=text, parents=[_common(defaults=False)])
+
+
+def _serving(sub: Commands, name: str, func: Command, text: str) -> None:
+    parser = _command(sub, name, text)
     parser.add_argument(
         "--web.listen-address",
         dest="listen_address",
@@ -84,26 +108,18 @@ def _serving(
 
 
 def _listing(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],
-    name: str,
-    func: Command,
-    text: str,
-    *,
-    job: bool = True,
+    sub: Commands, name: str, func: Command, text: str, *, job: bool = True
 ) -> argparse.ArgumentParser:
-    parser = sub.add_parser(name, help=text)
+    parser = _command(sub, name, text)
     if job:
         parser.add_argument("job", help="job name")
         parser.add_argument("--run", type=int, default=None, help="an older run's id")
-    parser.add_argument("--output", choices=["table", "json"], default="table")
     parser.set_defaults(func=func)
     return parser
 
 
-def _control(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, func: Command, text: str
-) -> argparse.ArgumentParser:
-    parser = sub.add_parser(name, help=text)
+def _control(sub: Commands, name: str, func: Command, text: str) -> argparse.ArgumentParser:
+    parser = _command(sub, name, text)
     parser.add_argument("job", help="job name")
     parser.set_defaults(func=func)
     return parser
@@ -112,6 +128,10 @@ def _control(
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``jobmon`` console script."""
     args = build_parser().parse_args(argv)
+    missing = _missing_config(args.config)
+    if missing:
+        print(missing, file=sys.stderr)
+        return EXIT_USAGE
     try:
         config = load(args.config)
     except ConfigError as exc:
@@ -134,6 +154,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), EXIT_ERROR, args, secrets)
     except KeyboardInterrupt:
         return EXIT_ERROR
+
+
+def _missing_config(path: str) -> str:
+    """What to say when the config file is not there (empty when it is)."""
+    if os.path.exists(path):
+        return ""
+    source = "$JOBMON_CONFIG" if os.environ.get("JOBMON_CONFIG") else "the default"
+    return (
+        f"{path}: no such config file (looked at {os.path.abspath(path)}, {source}). "
+        "Point at one with --config FILE (before or after the command) or JOBMON_CONFIG=FILE; "
+        "config.example.yaml runs as it is: jobmon --config config.example.yaml run"
+    )
 
 
 def _fail(message: str, code: int, args: argparse.Namespace, secrets: list[str]) -> int:

@@ -234,3 +234,34 @@ def test_database_errors_never_show_the_password(
             out, err = capsys.readouterr()
             assert "database error" in out + err
             assert SECRET not in out + err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--config", "{c}", "--output", "json", "show", "ok"],
+        ["show", "ok", "--config", "{c}", "--output", "json"],
+        ["--output", "json", "show", "--config", "{c}", "ok"],
+        ["--config", "/nowhere.yaml", "show", "ok", "--config", "{c}", "--output", "json"],
+    ],
+)
+def test_config_and_output_before_or_after_the_command(
+    config_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    assert cli.main([a.replace("{c}", str(config_path)) for a in argv]) == 0
+    assert json.loads(capsys.readouterr().out)["job"]["name"] == "ok"
+
+
+def test_no_config_found_says_where_it_looked_and_how_to_point_at_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("JOBMON_CONFIG", raising=False)
+    assert cli.main(["jobs"]) == 2
+    err = capsys.readouterr().err
+    assert f"looked at {tmp_path / 'config.yaml'}" in err
+    for hint in ("--config FILE", "JOBMON_CONFIG=FILE", "config.example.yaml runs as it is"):
+        assert hint in err
+    monkeypatch.setenv("JOBMON_CONFIG", str(tmp_path / "gone.yaml"))
+    assert cli.main(["db", "upgrade"]) == 2
+    assert "gone.yaml: no such config file" in capsys.readouterr().err
