@@ -27,7 +27,9 @@ from tests.e2e.procs import (
 )
 from tests.e2e.tcpproxy import TcpProxy
 from tests.jobs.conftest import drop_user_tables
-from tests.jobs.test_kill import ROWS, big_csv
+from tests.jobs.test_kill import big_csv
+
+ROWS = 400_000  # enough to stop or cut an import in the middle, quick to import
 
 pytestmark = pytest.mark.slow
 
@@ -187,7 +189,7 @@ def test_a_20_second_database_outage_mid_import_loses_nothing(
 
 
 def _big_import(tmp_path: Path) -> tuple[dict[str, Any], tuple[int, int]]:
-    """An import job of a 1,000,000-row file into ``people``; the good and bad records."""
+    """An import job of a 400,000-row file into ``people``; the good and bad records."""
     job = {
         "name": "big", "kind": "import", "chunk_rows": 5000,
         "source": {"path": str(tmp_path / "big.csv")},
@@ -196,7 +198,7 @@ def _big_import(tmp_path: Path) -> tuple[dict[str, Any], tuple[int, int]]:
                     {"name": "name", "type": "text", "max_length": 20},
                     {"name": "amount", "type": "decimal", "precision": 8, "scale": 2}],
     }  # fmt: skip
-    return job, big_csv(tmp_path / "big.csv")
+    return job, big_csv(tmp_path / "big.csv", ROWS)
 
 
 def _records(db: Database) -> int:

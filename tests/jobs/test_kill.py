@@ -19,14 +19,14 @@ ROWS = 1_000_000
 BAD_EVERY = 99_991  # a record with a bad id; a too-long name every 149,993
 
 
-def big_csv(path: Path) -> tuple[int, int]:
-    """A CSV of ROWS records; returns (good records, bad records)."""
+def big_csv(path: Path, rows: int = ROWS) -> tuple[int, int]:
+    """A CSV of ``rows`` records; returns (good records, bad records)."""
     bad = 0
     with path.open("w") as out:
         out.write("id,name,amount\n")
-        for start in range(1, ROWS + 1, 50_000):
+        for start in range(1, rows + 1, 50_000):
             lines = []
-            for i in range(start, min(ROWS, start + 49_999) + 1):
+            for i in range(start, min(rows, start + 49_999) + 1):
                 if i % BAD_EVERY == 0:
                     lines.append(f"{i}x,n{i},1.5\n")
                     bad += 1
@@ -36,7 +36,7 @@ def big_csv(path: Path) -> tuple[int, int]:
                 else:
                     lines.append(f"{i},n{i},{i % 1000}.25\n")
             out.write("".join(lines))
-    return ROWS - bad, bad
+    return rows - bad, bad
 
 
 def setup(tmp_path: Path, url: str, jobs: list[dict[str, object]]) -> tuple[Path, Database]:
