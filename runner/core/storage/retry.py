@@ -48,8 +48,6 @@ def patiently(
                 raise
             log.warning("database work failed, retrying for %.0f s more: %s", left,
                         db.redact(describe(exc)))  # fmt: skip
-            if stopping is not None and stopping.wait(min(pause, left)):
-                raise
-            if stopping is None:
-                time.sleep(min(pause, left))
+            if (stopping or threading.Event()).wait(min(pause, left)):
+                raise  # the runner is stopping: leave the run to the reaper
             pause = min(MAX_PAUSE, pause * 2)
