@@ -16,12 +16,12 @@ lint:
 	.venv/bin/mypy
 	.venv/bin/lint-imports --no-cache
 
-# Two workers, each taking work from the other when idle: most process-level tests wait
-# on real processes rather than use a core, and a few take half a minute.
+# Three workers taking work from each other when idle: the minutes-long proofs (a 3-minute
+# database outage and a 90-second exporter stop under a real Prometheus and Alertmanager)
+# start first and mostly wait, while the other two run the rest of the suite.
 test: setup-test lint
-	.venv/bin/pytest -n 2 --dist worksteal --cov -m "not long"
+	.venv/bin/pytest -n 3 --dist worksteal --cov
 
-# The minutes-long proofs (a 3-minute database outage and a 90-second exporter stop under
-# a real Prometheus and Alertmanager).
+# Only the minutes-long proofs.
 test-long: setup-test
 	.venv/bin/pytest -m long

@@ -31,9 +31,9 @@ ROUNDS = 3
 NAMED_STATUS = re.compile(r"is (" + "|".join(s.value for s in Status) + r") \(", re.MULTILINE)
 
 
-@pytest.fixture(params=["postgresql", "mariadb"])
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def backend(request: pytest.FixtureRequest) -> str:
-    """Row locks and deadlocks exist on the server databases (SQLite has one writer)."""
+    """Row locks and deadlocks on the servers; one writer at a time on SQLite."""
     return str(request.param)
 
 
