@@ -13,7 +13,7 @@ from typing import TypeAlias
 from rich.markup import escape
 
 from runner import __version__
-from runner.cli import commands, logs
+from runner.cli import commands, control, listing, logs, rejects
 from runner.cli.commands import EXIT_ERROR, EXIT_REFUSED, EXIT_USAGE
 from runner.cli.output import errors
 from runner.core.config import Config, ConfigError, load
@@ -66,18 +66,18 @@ def build_parser() -> argparse.ArgumentParser:
         dest="db_command", required=True, metavar="ACTION"
     )
     _command(db, "upgrade", "apply migrations").set_defaults(func=commands.cmd_db_upgrade)
-    _listing(sub, "jobs", commands.cmd_jobs, "every job with its status", job=False)
-    _listing(sub, "show", commands.cmd_show, "a job's definition and run (General tab)")
-    journal = _listing(sub, "journal", commands.cmd_journal, "a run's journal (Journal tab)")
+    _listing(sub, "jobs", listing.cmd_jobs, "every job with its status", job=False)
+    _listing(sub, "show", listing.cmd_show, "a job's definition and run (General tab)")
+    journal = _listing(sub, "journal", listing.cmd_journal, "a run's journal (Journal tab)")
     journal.add_argument("--limit", type=int, default=None, help="only the newest N lines")
-    rejects = _listing(sub, "rejects", commands.cmd_rejects, "a run's rejects (Rejects tab)")
-    rejects.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    start = _control(sub, "start", commands.cmd_start, "start (or restart) a job")
+    rejected = _listing(sub, "rejects", rejects.cmd_rejects, "a run's rejects (Rejects tab)")
+    rejected.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    start = _control(sub, "start", control.cmd_start, "start (or restart) a job")
     start.add_argument("--wait", action="store_true", help="follow the run to its end")
     start.add_argument("--timeout", type=float, default=None, help="give up waiting after N s")
-    _control(sub, "pause", commands.cmd_pause, "pause the running run at its next checkpoint")
-    _control(sub, "resume", commands.cmd_resume, "resume a paused or server-stopped run")
-    _control(sub, "cancel", commands.cmd_cancel, "cancel the latest run")
+    _control(sub, "pause", control.cmd_pause, "pause the running run at its next checkpoint")
+    _control(sub, "resume", control.cmd_resume, "resume a paused or server-stopped run")
+    _control(sub, "cancel", control.cmd_cancel, "cancel the latest run")
     return parser
 
 
@@ -113,7 +113,13 @@ def _listing(
     parser = _command(sub, name, text)
     if job:
         parser.add_argument("job", help="job name")
-        parser.add_argument("--run", type=int, default=None, help="an older run's id")
+        parser.add_argument(
+            "--run",
+            type=int,
+            default=None,
+            metavar="N",
+            help="an older run: its number within the job",
+        )
     parser.set_defaults(func=func)
     return parser
 

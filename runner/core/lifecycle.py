@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, insert, update
+from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
@@ -19,7 +19,7 @@ from sqlalchemy.sql import Executable
 from runner.core import locks, totals
 from runner.core.fencing import Fence
 from runner.core.states import ACTIVE, FINAL, Cause, Level, Status, is_legal
-from runner.core.storage.models import Job, JournalEntry, Run, Transition
+from runner.core.storage.models import Job, JournalEntry, Run, Transition, job_totals
 
 
 class TransitionError(Exception):
@@ -201,8 +201,13 @@ def create_run(
 
 def _insert_run(session: Session, job: Job, fire_key: str | None, now: datetime) -> int | None:
     """The new run's id; None if (job, fire time) already has a run."""
+    # The caller holds the job's turn, so no other run of the job is being numbered.
+    runs_so_far = session.scalar(
+        select(job_totals.c.runs_total).where(job_totals.c.job_id == job.id)
+    )
     values = {
         "job_id": job.id,
+        "number": (runs_so_far or 0) + 1,
         "fire_key": fire_key,
         "status": Status.EDITING.value,
         "attempt": 0,

@@ -60,14 +60,12 @@ def _job_row(job: Job, run: Run | None) -> JobRow:
     )
 
 
-def find_run(session: Session, job: Job, run_id: int | None) -> Run | None:
-    """The job's run ``run_id``, or its latest run; None if there is none."""
-    if run_id is None:
-        run_id = job.latest_run_id
-    if run_id is None:
-        return None
-    run = session.get(Run, run_id)
-    return run if run is not None and run.job_id == job.id else None
+def find_run(session: Session, job: Job, number: int | None) -> Run | None:
+    """The job's run ``number`` (1, 2, ... within the job), or its latest run; None if none."""
+    if number is None:
+        return None if job.latest_run_id is None else session.get(Run, job.latest_run_id)
+    query = select(Run).where(Run.job_id == job.id, Run.number == number)
+    return session.scalars(query).one_or_none()
 
 
 def transitions(session: Session, run: Run) -> list[Transition]:
@@ -77,6 +75,17 @@ def transitions(session: Session, run: Run) -> list[Transition]:
             select(Transition).where(Transition.run_id == run.id).order_by(Transition.id)
         )
     )
+
+
+def run_reason(session: Session, run: Run) -> str | None:
+    """Why the run is in its status: the reason of the transition that put it there."""
+    query = (
+        select(Transition.reason)
+        .where(Transition.run_id == run.id, Transition.to_status == run.status)
+        .order_by(Transition.id.desc())
+        .limit(1)
+    )
+    return session.scalar(query)
 
 
 def journal(session: Session, run: Run, limit: int | None = None) -> list[JournalEntry]:
@@ -102,6 +111,7 @@ def run_dict(run: Run) -> dict[str, Any]:
         duration = (run.ended_at or run.heartbeat_at or run.started_at) - run.started_at
     return _jsonable(
         {
+            "number": run.number,
             "id": run.id,
             "status": status.value,
             "label": status.label,

@@ -31,3 +31,28 @@ def test_head_constant_matches_the_migration_scripts() -> None:
     from runner.core.storage.migrate import HEAD
 
     assert head_revision() == HEAD
+
+
+def test_upgrade_numbers_the_runs_of_each_job_in_creation_order(db: Database) -> None:
+    from alembic import command
+
+    from runner.core.storage.migrate import _config
+
+    with db.engine.begin() as conn:
+        command.downgrade(_config(conn), "0001")
+    jobs = sa.table("jobs", *(sa.column(c) for c in ("id", "name", "kind", "schedule")),
+                    sa.column("status"), sa.column("defined"))  # fmt: skip
+    runs = sa.table("runs", *(sa.column(c) for c in ("id", "job_id", "status", "attempt")),
+                    *(sa.column(c) for c in ("created_at", "records", "rejects")))  # fmt: skip
+    now = sa.func.current_timestamp()
+    with db.engine.begin() as conn:
+        for job_id, name in ((1, "a"), (2, "b")):
+            conn.execute(jobs.insert().values(id=job_id, name=name, kind="python", schedule="",
+                                              status="finished", defined=True))  # fmt: skip
+        for run_id, job_id in ((10, 1), (11, 2), (12, 1), (13, 1), (14, 2)):
+            conn.execute(runs.insert().values(id=run_id, job_id=job_id, status="finished",
+                         attempt=1, created_at=now, records=0, rejects=0))  # fmt: skip
+    assert upgrade(db) == head_revision()
+    with db.engine.connect() as conn:
+        numbers = conn.execute(sa.text("SELECT id, number FROM runs ORDER BY id")).all()
+    assert [tuple(n) for n in numbers] == [(10, 1), (11, 1), (12, 2), (13, 3), (14, 2)]

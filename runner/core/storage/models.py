@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -79,6 +80,8 @@ class Job(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(32))
     schedule: Mapped[str] = mapped_column(String(200), default="")
+    # The job whose ``finished`` run starts this one (``after:`` in the config).
+    after: Mapped[str | None] = mapped_column(String(200))
     max_rejects: Mapped[int | None]
     max_duration_seconds: Mapped[float | None] = mapped_column(Double)
     next_run_at: Mapped[datetime | None]
@@ -95,10 +98,13 @@ class Run(Base):
         UniqueConstraint("job_id", "fire_key", name="uq_runs_job_id_fire_key"),
         Index("ix_runs_status", "status"),
         Index("ix_runs_job_id_id", "job_id", "id"),
+        Index("uq_runs_job_id_number", "job_id", "number", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    # 1, 2, ... within the job: what people see and type (``--run N``); ``id`` is internal.
+    number: Mapped[int] = mapped_column(BigInteger, server_default="0")
     # The scheduled fire time for scheduled runs; NULL for runs started by hand.
     fire_key: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(status_column())
@@ -151,6 +157,8 @@ class Reject(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     line: Mapped[int] = mapped_column(BigInteger)
     record: Mapped[str] = mapped_column(Text)
+    # The record's bytes as read, in the source's encoding (``rejects --format csv``).
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
     field: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(String(16))
     message: Mapped[str] = mapped_column(Text)
