@@ -1,4 +1,4 @@
-"""The reading commands: ``jobs`` (the job list), ``show`` (General tab), ``journal``."""
+"""The reading commands: ``jobs`` (the job list) and ``show`` (the General tab)."""
 
 from __future__ import annotations
 
@@ -64,21 +64,4 @@ def cmd_show(config: Config, args: argparse.Namespace) -> int:
         ["at", "from", "to", "cause", "reason"],
         [[t["at"], t["from_status"], t["to_status"], t["cause"], t["reason"]] for t in moves],
     )
-    return EXIT_OK
-
-
-def cmd_journal(config: Config, args: argparse.Namespace) -> int:
-    """The Journal tab: the run's messages."""
-    db = open_database(config)
-    _job, run = job_and_run(db, args.job, args.run)
-    with db.read() as session:
-        entries = views.journal(session, run, args.limit)
-    if args.output == "json":
-        output.print_json([views.row_dict(e) for e in entries])
-    else:
-        output.rows_table(
-            f"journal of {args.job}, run {run.id}",
-            ["at", "level", "message"],
-            [[e.at, e.level, e.message] for e in entries],
-        )
     return EXIT_OK

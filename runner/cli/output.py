@@ -36,9 +36,45 @@ def status_text(status: Status) -> str:
     return f"[{STYLES[status]}]{status.icon} {status.label}[/]"
 
 
-def when(value: datetime | None) -> str:
-    """A timestamp in UTC, to the second, or a dash."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+def when(value: datetime | None, now: datetime | None = None) -> str:
+    """The one human time format: local time to the second, and how long ago (or until).
+
+    ``2026-12-04 16:03:12 (3 min ago)``; a dash when there is no time. JSON output keeps
+    ISO 8601 UTC instead.
+    """
+    if value is None:
+        return "-"
+    local = value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return f"{local} ({relative(value, now)})"
+
+
+def relative(value: datetime, now: datetime | None = None) -> str:
+    """``3 min ago``, ``in 25 s``, ``just now``."""
+    seconds = ((now or datetime.now(UTC)) - value).total_seconds()
+    if abs(seconds) < 1:
+        return "just now"
+    span = duration(abs(seconds), coarse=True)
+    return f"{span} ago" if seconds > 0 else f"in {span}"
+
+
+def duration(seconds: float | None, *, coarse: bool = False) -> str:
+    """``4.2 s``, ``3 min 05 s``, ``2 h 10 min``, ``3 days``; ``coarse`` keeps one unit."""
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.0f} s" if coarse or seconds >= 10 else f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min" if coarse else f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h" if coarse else f"{hours} h {minutes:02d} min"
+    return f"{hours // 24} days"
+
+
+def plural(count: int, word: str) -> str:
+    """``1 record``, ``2 records``, ``1,234 rejects``."""
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
 
 
 def print_json(data: Any) -> None:
