@@ -13,7 +13,7 @@ from typing import TypeAlias
 from rich.markup import escape
 
 from runner import __version__
-from runner.cli import commands, control, journal, listing, logs, rejects
+from runner.cli import commands, control, general, journal, listing, logs, rejects
 from runner.cli.commands import EXIT_ERROR, EXIT_REFUSED, EXIT_USAGE
 from runner.cli.output import errors
 from runner.core.config import Config, ConfigError, load
@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _command(db, "upgrade", "apply migrations").set_defaults(func=commands.cmd_db_upgrade)
     _listing(sub, "jobs", listing.cmd_jobs, "every job with its status", job=False)
-    _listing(sub, "show", listing.cmd_show, "a job's definition and run (General tab)")
+    _listing(sub, "show", general.cmd_show, "a job's definition and run (General tab)")
     journaled = _listing(sub, "journal", journal.cmd_journal, "a run's journal (Journal tab)")
     journaled.add_argument("--limit", type=int, default=None, help="only the newest N lines")
     rejected = _listing(sub, "rejects", rejects.cmd_rejects, "a run's rejects (Rejects tab)")

@@ -106,6 +106,5 @@ def _start_exporter(config: Config, args: argparse.Namespace) -> Any:
     server = ExporterServer(
         config, listen_address=args.listen_address, web_config_file=args.web_config_file
     )
-    server.start()
-    log.info("exporter listening on port %d", server.port)
+    server.start()  # it logs where it listens, once
     return server

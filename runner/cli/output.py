@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.table import Table
 
 from runner.core.states import Status
-from runner.core.views import JobRow
 
 STYLES = {
     Status.EDITING: "dim",
@@ -61,6 +60,8 @@ def duration(seconds: float | None, *, coarse: bool = False) -> str:
     """``4.2 s``, ``3 min 05 s``, ``2 h 10 min``, ``3 days``; ``coarse`` keeps one unit."""
     if seconds is None:
         return "-"
+    if seconds < 0.1 and not coarse:
+        return "<0.1 s"
     if seconds < 60:
         return f"{seconds:.0f} s" if coarse or seconds >= 10 else f"{seconds:.1f} s"
     minutes, secs = divmod(int(seconds), 60)
@@ -80,35 +81,6 @@ def plural(count: int, word: str) -> str:
 def print_json(data: Any) -> None:
     """JSON on stdout, one document."""
     print(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def jobs_table(rows: Sequence[JobRow]) -> None:
-    """The job list."""
-    table = Table(
-        "job",
-        "kind",
-        "status",
-        "last run",
-        "started",
-        "ended",
-        "next run",
-        "records",
-        "rejects",
-        title="jobs (times in UTC)",
-    )
-    for r in rows:
-        table.add_row(
-            r.name,
-            r.kind,
-            status_text(r.status),
-            str(r.run_id or "-"),
-            when(r.started_at),
-            when(r.ended_at),
-            when(r.next_run_at),
-            str(r.records),
-            str(r.rejects),
-        )
-    console.print(table)
 
 
 def mapping_table(title: str, values: dict[str, Any]) -> None:

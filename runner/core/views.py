@@ -22,19 +22,26 @@ class JobRow:
     kind: str
     status: Status
     schedule: str
+    # The job whose finished run starts this one (``after:``), if any.
+    after: str | None
     run_id: int | None
+    run_number: int | None
     started_at: datetime | None
     ended_at: datetime | None
+    duration_seconds: float | None
     next_run_at: datetime | None
     records: int
     rejects: int
+    max_rejects: int | None
+    # False when no runner is up: the next run will not happen until one starts.
+    runner_up: bool
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
         return _jsonable(asdict(self)) | {"label": self.status.label}
 
 
-def job_list(session: Session) -> list[JobRow]:
+def job_list(session: Session, runner_up: bool) -> list[JobRow]:
     """Every configured job with its latest run, by name."""
     query = (
         select(Job, Run)
@@ -42,22 +49,34 @@ def job_list(session: Session) -> list[JobRow]:
         .where(Job.defined.is_(True))
         .order_by(Job.name)
     )
-    return [_job_row(job, run) for job, run in session.execute(query)]
+    return [_job_row(job, run, runner_up) for job, run in session.execute(query)]
 
 
-def _job_row(job: Job, run: Run | None) -> JobRow:
+def _job_row(job: Job, run: Run | None, runner_up: bool) -> JobRow:
     return JobRow(
         name=job.name,
         kind=job.kind,
         status=Status(job.status),
         schedule=job.schedule,
+        after=job.after,
         run_id=run.id if run else None,
+        run_number=run.number if run else None,
         started_at=run.started_at if run else None,
         ended_at=run.ended_at if run else None,
+        duration_seconds=run_duration(run) if run else None,
         next_run_at=job.next_run_at,
         records=run.records if run else 0,
         rejects=run.rejects if run else 0,
+        max_rejects=job.max_rejects,
+        runner_up=runner_up,
     )
+
+
+def run_duration(run: Run) -> float | None:
+    """Seconds from start to end, or to the last heartbeat while it runs; None before start."""
+    if run.started_at is None:
+        return None
+    return ((run.ended_at or run.heartbeat_at or run.started_at) - run.started_at).total_seconds()
 
 
 def find_run(session: Session, job: Job, number: int | None) -> Run | None:
@@ -106,9 +125,6 @@ def rejects(session: Session, run: Run) -> list[Reject]:
 def run_dict(run: Run) -> dict[str, Any]:
     """The General tab's run fields, JSON-friendly."""
     status = Status(run.status)
-    duration = None
-    if run.started_at is not None:
-        duration = (run.ended_at or run.heartbeat_at or run.started_at) - run.started_at
     return _jsonable(
         {
             "number": run.number,
@@ -119,7 +135,7 @@ def run_dict(run: Run) -> dict[str, Any]:
             "created_at": run.created_at,
             "started_at": run.started_at,
             "ended_at": run.ended_at,
-            "duration_seconds": duration.total_seconds() if duration is not None else None,
+            "duration_seconds": run_duration(run),
             "records": run.records,
             "rejects": run.rejects,
             "attempt": run.attempt,

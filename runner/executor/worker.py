@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from runner.core import catalog, claims, lifecycle, retention
+from runner.core import catalog, claims, lifecycle, presence, retention
 from runner.core.clock import Clock, utcnow
 from runner.core.config import Config
 from runner.core.fencing import Fence, LostClaim
@@ -171,6 +171,7 @@ class Runner:
         monotonic = _monotonic()
         if monotonic - self._last_heartbeat < self.settings.heartbeat_seconds:
             return
+        presence.beat(self.db, self.runner_id, self.clock())
         fences = [a.fence for a in self.active.values() if not a.done.is_set()]
         if fences:
             for fence in claims.heartbeat(self.db, fences, self.clock()):
@@ -220,6 +221,10 @@ class Runner:
         for active in self.active.values():
             if not active.done.is_set():
                 self._stop_unfinished(active)
+        try:
+            presence.depart(self.db, self.runner_id)
+        except DB_ERRORS as exc:  # its heartbeat goes stale instead
+            log.warning("runner %s: %s", self.runner_id, describe(exc))
         log.info("runner %s stopped", self.runner_id)
 
     def _stop_unfinished(self, active: Active) -> None:

@@ -74,18 +74,23 @@ def test_jobs_json(config_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
 
     assert list(rows) == sorted(rows)
-    assert rows["ok"] | {"started_at": None, "ended_at": None} == {
+    assert rows["ok"] | {"started_at": None, "ended_at": None, "duration_seconds": None} == {
         "name": "ok",
         "kind": "python",
         "status": "finished",
         "label": "Finished",
         "schedule": "",
+        "after": None,
         "run_id": run_ids(config_path, "ok")[-1],
+        "run_number": 1,
         "started_at": None,
         "ended_at": None,
+        "duration_seconds": None,
         "next_run_at": None,
         "records": 30,
         "rejects": 0,
+        "max_rejects": None,
+        "runner_up": False,
     }
     assert (rows["too-many"]["status"], rows["too-many"]["rejects"]) == (
         "finished_with_errors",

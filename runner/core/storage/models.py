@@ -164,6 +164,17 @@ class Reject(Base):
     message: Mapped[str] = mapped_column(Text)
 
 
+class RunnerRow(Base):
+    """A runner process that is (or was lately) up: ``jobs`` and ``show`` say "no runner up"
+    when no row has a fresh heartbeat."""
+
+    __tablename__ = "runners"
+
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+
+
 # Per-job cumulative totals: one small row per job that the exporter reads on every scrape.
 # They only ever grow, in the same transaction as the event that changes them, and retention
 # never touches them. The column set is derived from the fixed enums, so it is a Core table.

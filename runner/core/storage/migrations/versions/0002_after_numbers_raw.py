@@ -17,9 +17,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("jobs", sa.Column("after", sa.String(200), nullable=True))
-    op.add_column(
-        "runs", sa.Column("number", sa.BigInteger(), nullable=False, server_default="0")
-    )
+    op.add_column("runs", sa.Column("number", sa.BigInteger(), nullable=False, server_default="0"))
     _number_existing_runs()
     op.create_index("uq_runs_job_id_number", "runs", ["job_id", "number"], unique=True)
     op.add_column("rejects", sa.Column("raw", sa.LargeBinary(), nullable=True))
