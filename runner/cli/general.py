@@ -11,6 +11,7 @@ from rich.table import Table
 from runner.cli import output
 from runner.cli.commands import EXIT_OK, open_database
 from runner.cli.listing import job_and_maybe_run, runner_up
+from runner.cli.output import plural
 from runner.core import views
 from runner.core.config import Config
 from runner.core.definition import definition
@@ -64,7 +65,9 @@ def _definition_table(fields: dict[str, Any], job: Job, up: bool) -> None:
 
 
 def _limits(max_rejects: int | None, max_seconds: float | None) -> str:
-    rejects = "no reject limit" if max_rejects is None else f"at most {max_rejects:,} rejects"
+    rejects = (
+        "no reject limit" if max_rejects is None else f"at most {plural(max_rejects, 'reject')}"
+    )
     took = "no time limit" if max_seconds is None else f"at most {output.duration(max_seconds)}"
     return f"{rejects}; {took}"
 

@@ -100,7 +100,7 @@ def test_show_is_the_general_tab(config: Path) -> None:
         "python",
         "@every 1h",
         "function runner.examples:count",
-        "at most 1 rejects; no time limit",
+        "at most 1 reject; no time limit",
         "total=12",
         "run 1: ✖ Finished with errors",
         "limit 1",
