@@ -7,6 +7,8 @@ migrates them once, and empties the tables before each test; SQLite gets a fresh
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +25,112 @@ MARIADB_ADMIN_URL = os.environ.get(
     "JOBMON_TEST_MARIADB", "mariadb+pymysql://root@127.0.0.1:3306/test"
 )
 BACKENDS = ("sqlite", "postgresql", "mariadb")
+SERVER_CHECK_TIMEOUT = 3  # seconds for each server to accept a connection, checked at once
+
+# Each server: its name, the variable that overrides its URL, the URL, how to fix it, a URL form.
+SERVERS = (
+    (
+        "PostgreSQL",
+        "JOBMON_TEST_PG",
+        PG_ADMIN_URL,
+        "start it (`sudo apt-get install postgresql`, then `sudo systemctl start postgresql`, "
+        "or without systemd `sudo pg_ctlcluster $(ls /etc/postgresql) main start`), "
+        "trust user postgres on 127.0.0.1 in pg_hba.conf and `sudo -u postgres createdb test`",
+        "postgresql+psycopg://USER[:PASSWORD]@HOST:PORT/DB",
+    ),
+    (
+        "MariaDB",
+        "JOBMON_TEST_MARIADB",
+        MARIADB_ADMIN_URL,
+        "start it (`sudo apt-get install mariadb-server`, then `sudo systemctl start mariadb`, "
+        "or without systemd `sudo service mariadb start`), let root in over TCP with an empty "
+        "password and `sudo mariadb -e 'CREATE DATABASE IF NOT EXISTS test'`",
+        "mariadb+pymysql://USER[:PASSWORD]@HOST:PORT/DB",
+    ),
+)
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _connect_error(url: str) -> str | None:
+    """None when ``url`` accepts a connection, else the reason on one line."""
+    try:
+        engine = sa.create_engine(
+            url,
+            poolclass=sa.pool.NullPool,
+            connect_args={"connect_timeout": SERVER_CHECK_TIMEOUT},
+        )
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        finally:
+            engine.dispose()
+    except Exception as exc:
+        cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+        return " ".join(f"{type(cause).__name__}: {cause}".split())
+    return None
+
+
+def unreachable_servers_message() -> str | None:
+    """One message naming each test database server that does not accept a connection within
+    ``SERVER_CHECK_TIMEOUT`` seconds and how to fix it; None when both do."""
+    errors: dict[str, str | None] = {}
+
+    def check(name: str, url: str) -> None:
+        errors[name] = _connect_error(url)
+
+    threads = [
+        threading.Thread(target=check, args=(name, url), daemon=True)
+        for name, _, url, _, _ in SERVERS
+    ]
+    for thread in threads:
+        thread.start()
+    limit = SERVER_CHECK_TIMEOUT + 1
+    deadline = time.monotonic() + limit
+    for thread in threads:  # a driver that ignores connect_timeout cannot hold the run up
+        thread.join(max(0.0, deadline - time.monotonic()))
+    failed: list[str] = []
+    lines: list[str] = []
+    for name, variable, url, start, example in SERVERS:
+        error = errors.get(name, f"no answer within {limit} s")
+        if error is None:
+            continue
+        shown = sa.make_url(url).render_as_string(hide_password=True)
+        failed.append(name)
+        lines += [
+            f"- {name} at {shown} ({variable}): {error}",
+            f"  Fix: {start}; or set {variable}={example} to a server that accepts it.",
+        ]
+    if not failed:
+        return None
+    names = " and ".join(failed)
+    if in_ci():
+        head = f"Test database unreachable in CI (CI=true): {names}. The run fails."
+    else:
+        head = f"Test database unreachable: {names}. No test was run."
+    tail = 'README.md, "Fresh Debian machine", has every step.'
+    return "\n".join([head, *lines, tail])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Stop at once, with one message, when PostgreSQL or MariaDB is unreachable: otherwise
+    every test on them errors on its own. Runs once, in the controller (not in xdist workers),
+    before pytest-xdist starts any worker and before the terminal reporter exists (so pytest
+    prints the message once, on stderr).
+
+    Both cases exit non-zero: outside CI with 2 (interrupted: nothing ran; start the database
+    or point the tests elsewhere, and rerun), in CI with 1 (tests failed: the CI machine must
+    provide the databases, and a run without them must never look like anything but a failure).
+    """
+    if hasattr(config, "workerinput") or config.option.collectonly:
+        return
+    message = unreachable_servers_message()
+    if message is not None:
+        code = pytest.ExitCode.TESTS_FAILED if in_ci() else pytest.ExitCode.INTERRUPTED
+        pytest.exit(message, returncode=code)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
