@@ -7,7 +7,8 @@ cancel and shutdown act; a resumed export starts again from the first row.
 
 A table export names its columns, filter and order in the config; they are checked against the
 table and rendered by SQLAlchemy as quoted identifiers and bound parameters, never as SQL text.
-Both kinds of export read in a read-only transaction.
+Both kinds of export read in a read-only transaction. Values are written in one form per
+column type, chosen from the table's declared types (:mod:`runner.executor.jobs.cells`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import csv
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +28,11 @@ from runner.core.states import Level
 from runner.core.storage.db import Database
 from runner.executor.context import JobContext, JobFailed
 from runner.executor.jobs import paths
+from runner.executor.jobs.cells import Convert, row_converter
 from runner.executor.jobs.csvsource import csv_options
 from runner.executor.jobs.imports import named_database
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+Types = list[sa.types.TypeEngine[Any]]
 _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "=": lambda c, v: c == v,
     "!=": lambda c, v: c != v,
@@ -81,15 +81,16 @@ def _reader_database(job: ExportJob, ctx: JobContext) -> Database:
 def _export(job: ExportJob, ctx: JobContext, db: Database, temporary: Path) -> int:
     count = 0
     with read_only(db) as conn:
-        statement = _statement(job, ctx, conn)
+        statement, types = _statement(job, ctx, conn)
         streaming = conn.execution_options(stream_results=True, max_row_buffer=job.chunk_rows)
         with streaming.execute(statement) as result, _open(temporary, job) as out:
             writer = csv.writer(out, lineterminator="\n", **csv_options(job.destination))
             if job.destination.header:
                 writer.writerow(list(result.keys()))
-            cell = cell_formatter(job.destination.escape_formulas)
+            escape = job.destination.escape_formulas
+            convert = row_converter(types or [None] * len(result.keys()), escape)
             for part in result.partitions(job.chunk_rows):
-                _write_rows(writer, part, cell, job)
+                _write_rows(writer, part, convert, job)
                 count += len(part)
                 ctx.progress(len(part))
                 ctx.checkpoint({"exported": count})
@@ -104,11 +105,9 @@ def _open(path: Path, job: ExportJob) -> Iterator[Any]:
         yield out
 
 
-def _write_rows(
-    writer: Any, rows: Sequence[Any], cell: Callable[[Any], Any], job: ExportJob
-) -> None:
+def _write_rows(writer: Any, rows: Sequence[Any], convert: Convert, job: ExportJob) -> None:
     try:
-        writer.writerows([[cell(v) for v in row] for row in rows])
+        writer.writerows(map(convert, rows))
     except UnicodeEncodeError as exc:
         raise JobFailed(
             f"a value cannot be written as {job.destination.encoding}: "
@@ -124,37 +123,6 @@ def _replace(temporary: Path, destination: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def cell_formatter(escape_formulas: bool) -> Callable[[Any], Any]:
-    """How a database value is written in a CSV cell."""
-
-    def cell(value: Any) -> Any:
-        if value is None:
-            return ""
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str):
-            if escape_formulas and value.startswith(FORMULA_START):
-                return "'" + value
-            return value
-        return _special(value)
-
-    return cell
-
-
-def _special(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bytes | memoryview):
-        return bytes(value).hex()
-    return str(value)
 
 
 @contextmanager
@@ -174,23 +142,30 @@ def read_only(db: Database) -> Iterator[sa.Connection]:
                 conn.rollback()
 
 
-def _statement(job: ExportJob, ctx: JobContext, conn: sa.Connection) -> Any:
+def _statement(job: ExportJob, ctx: JobContext, conn: sa.Connection) -> tuple[Any, Types | None]:
+    """The statement to run and its columns' declared types (None for a query: none known)."""
     source = job.source
     if source.query is not None:
         if ctx.config is None or source.query not in ctx.config.queries:
             raise JobFailed(f'query "{source.query}" is not configured under queries:')
-        return sa.text(ctx.config.queries[source.query].sql)
+        return sa.text(ctx.config.queries[source.query].sql), None
     return table_select(source, conn)
 
 
-def table_select(source: ExportSource, conn: sa.Connection) -> sa.Select[Any]:
-    """SELECT of the configured columns, filter and order, each name checked on the table."""
+def table_select(source: ExportSource, conn: sa.Connection) -> tuple[sa.Select[Any], Types]:
+    """SELECT of the configured columns, filter and order, each name checked on the table,
+    and the selected columns' types as the database declares them.
+
+    The selected columns themselves are left untyped, so the driver's values reach
+    :mod:`runner.executor.jobs.cells` unconverted, which formats them by the declared types.
+    """
     assert source.table is not None
     inspector = sa.inspect(conn)
     where = f"{source.schema_}.{source.table}" if source.schema_ else source.table
     if not inspector.has_table(source.table, schema=source.schema_):
         raise JobFailed(f'source table "{where}" does not exist')
-    existing = [c["name"] for c in inspector.get_columns(source.table, schema=source.schema_)]
+    declared = {c["name"]: c["type"] for c in inspector.get_columns(source.table, source.schema_)}
+    existing = list(declared)
     names = source.columns or existing
     used = [*names, *(c.column for c in source.where), *(o.column for o in source.order_by)]
     for name in used:
@@ -206,7 +181,7 @@ def table_select(source: ExportSource, conn: sa.Connection) -> sa.Select[Any]:
     orders = [
         table.c[o.column].desc() if o.descending else table.c[o.column] for o in source.order_by
     ]
-    return query.order_by(*orders)
+    return query.order_by(*orders), [declared[n] for n in names]
 
 
 def _condition(table: Any, condition: Condition) -> Any:
