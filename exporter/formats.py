@@ -80,7 +80,7 @@ class Spelling:
     plain: bool
     samples: dict[str, str]
     labels: dict[str, str]
-    after_job_name: dict[str, tuple[str, ...]]  # a job metric's other labels, spelled
+    others: dict[str, tuple[str, ...]]  # a job metric's labels other than job_name, spelled
 
 
 @cache
@@ -89,8 +89,8 @@ def spelling(fmt: Format, escaping: Escaping) -> Spelling:
     samples = {n: sample_name(n, fmt, escaping) for n in SAMPLE_NAMES}
     labels = {n: label_name(n, escaping) for n in LABEL_NAMES}
     plain = all(k == v for k, v in samples.items()) and all(k == v for k, v in labels.items())
-    after = {m.name: tuple(labels[k] for k in m.labels[1:]) for m in METRICS}
-    return Spelling(plain, samples, labels, after)
+    others = {m.name: tuple(labels[k] for k in m.labels if k != "job_name") for m in METRICS}
+    return Spelling(plain, samples, labels, others)
 
 
 PLAIN = spelling(Format.TEXT, Escaping.UNDERSCORES)

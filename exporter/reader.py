@@ -45,6 +45,7 @@ _JOB_SOURCES: tuple[tuple[str, Any], ...] = (
     ("name", Job.name),
     ("kind", Job.kind),
     ("schedule", Job.schedule),
+    ("after", Job.after),
     ("max_rejects", Job.max_rejects),
     ("max_duration_seconds", Job.max_duration_seconds),
     ("next_run_at", Job.next_run_at),

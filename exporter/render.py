@@ -33,6 +33,10 @@ from runner.core.states import Status
 CHUNK_BYTES = 64 * 1024
 _ID, _NAME = INDEX["id"], INDEX["name"]
 _JOB_INDEX = {m.name: f for f, m in enumerate(JOB_METRICS)}
+# Job metrics with a label that sorts before job_name (``after`` of jobmon_job_info): their
+# lines are written by :func:`line`, which sorts the labels. That is slower, but it is one
+# line per job kept as a fragment like the others: written again only when the job changes.
+_LABEL_BEFORE_JOB_NAME = frozenset(m.name for m in JOB_METRICS if m.labels[0] != "job_name")
 
 
 @dataclass(frozen=True)
@@ -88,20 +92,31 @@ def _histogram(name: str, head: str, job: JobSnapshot, names: Spelling) -> bytes
 def fragment(metric: Metric, job: JobSnapshot, names: Spelling = PLAIN) -> bytes:
     """The sample lines of one job for one metric, names spelled as ``names`` says.
 
-    Label names are listed sorted in :mod:`runner.core.metrics`, ``job_name`` first, so lines
-    are written in that order without sorting each time.
+    Label names are listed sorted in :mod:`runner.core.metrics`, mostly ``job_name`` first,
+    so lines are written in that order without sorting each time.
     """
-    head = f'{{{names.labels["job_name"]}="{escape(job.name)}"'
     name = metric.name
+    if name in _LABEL_BEFORE_JOB_NAME:
+        return _sorted_fragment(metric, job, names)
+    head = f'{{{names.labels["job_name"]}="{escape(job.name)}"'
     if metric.type is Type.HISTOGRAM:
         return _histogram(name, head, job, names)
-    start, more = names.samples[name] + head, names.after_job_name[name]
+    start, more = names.samples[name] + head, names.others[name]
     return "".join(
         [
             f"{start}{_pairs(more, values)}}} {number(value)}\n"
             for values, value in VALUES[name](job)
         ]
     ).encode()
+
+
+def _sorted_fragment(metric: Metric, job: JobSnapshot, names: Spelling) -> bytes:
+    others = [k for k in metric.labels if k != "job_name"]
+    lines = [
+        line(metric.name, [("job_name", job.name), *zip(others, values, strict=True)], v, names)
+        for values, v in VALUES[metric.name](job)
+    ]
+    return "".join(lines).encode()
 
 
 def inputs(metric: Metric, job: JobSnapshot) -> object:

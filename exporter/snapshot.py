@@ -47,6 +47,7 @@ class JobSnapshot:
     name: str
     kind: str
     schedule: str
+    after: str  # the job it runs after; empty if none
     status: Status
     max_rejects: int | None
     max_duration_seconds: float | None
@@ -81,6 +82,7 @@ def snapshot(row: Row) -> JobSnapshot:
         name=get("name"),
         kind=get("kind"),
         schedule=get("schedule") or "",
+        after=get("after") or "",
         status=Status(get("run_status") or Status.EDITING.value),
         max_rejects=get("max_rejects"),
         max_duration_seconds=None if max_duration is None else float(max_duration),
@@ -100,7 +102,7 @@ def snapshot(row: Row) -> JobSnapshot:
     )
 
 
-# (label values after job_name, value) pairs of a gauge, counter or info metric.
+# (label values other than job_name, in table order, value) pairs of a gauge, counter or info.
 Values = list[tuple[tuple[str, ...], float]]
 
 
@@ -121,7 +123,7 @@ def _status(job: JobSnapshot) -> Values:
 
 VALUES: dict[str, Callable[[JobSnapshot], Values]] = {
     "jobmon_job_status": _status,
-    "jobmon_job_info": lambda j: [((j.kind, j.schedule), 1.0)],
+    "jobmon_job_info": lambda j: [((j.after, j.kind, j.schedule), 1.0)],
     "jobmon_job_runs_total": lambda j: _one(j.runs),
     "jobmon_job_transitions_total": lambda j: list(zip(_STATUSES, j.entered, strict=True)),
     "jobmon_job_records_total": lambda j: _one(j.records),

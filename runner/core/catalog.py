@@ -41,6 +41,7 @@ def _sync(session: Session, jobs: Sequence[JobBase]) -> dict[str, int]:
             session.add(row)
         row.kind = str(getattr(spec, "kind", ""))
         row.schedule = spec.schedule or ""
+        row.after = spec.after
         row.max_rejects = spec.max_rejects
         row.max_duration_seconds = spec.max_duration_seconds
         row.defined = True

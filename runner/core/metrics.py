@@ -80,7 +80,7 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         "jobmon_jobs", Type.GAUGE, ("status",), "Number of jobs whose latest run is in status.", A
     ),
-    Metric("jobmon_job_info", Type.INFO, (*JN, "kind", "schedule"), "Job definition.", J),
+    Metric("jobmon_job_info", Type.INFO, ("after", *JN, "kind", "schedule"), "Job definition.", J),
     Metric("jobmon_job_runs_total", Type.COUNTER, JN, "Runs created for the job.", J),
     Metric(
         "jobmon_job_transitions_total",

@@ -19,7 +19,8 @@ SHORTCUTS = {
     "@monthly": "0 0 1 * *",
 }
 # "@every 30s", optionally shifted on its grid: "@every 30s offset 15s" fires at :15 and :45,
-# so jobs that depend on each other (an export of what an import loads) do not start together.
+# so jobs that share a resource do not start together. (A job that needs another's output
+# runs ``after:`` it instead: an offset cannot know when the other job is done.)
 _EVERY = re.compile(r"@every\s+(\d+)\s*(s|m|h)(?:\s+offset\s+(\d+)\s*(s|m|h))?")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
 # Interval schedules count from a fixed origin, so every runner computes the same fire times

@@ -44,12 +44,13 @@ def _add_job(family: Family, metric: Metric, job: JobSnapshot) -> None:
         buckets = list(zip(BUCKET_LABELS, job.buckets, strict=True))
         family.add_metric([job.name], buckets, job.duration_sum)
         return
+    others = [name for name in metric.labels if name != "job_name"]
     for values, value in VALUES[metric.name](job):
-        labels = [job.name, *values]
+        named = {"job_name": job.name, **dict(zip(others, values, strict=True))}
         if isinstance(family, InfoMetricFamily):
-            family.add_metric([], dict(zip(metric.labels, labels, strict=True)))
+            family.add_metric([], named)
         elif isinstance(family, GaugeMetricFamily | CounterMetricFamily):
-            family.add_metric(labels, value)
+            family.add_metric([named[name] for name in metric.labels], value)
 
 
 def _add_self(family: Family, metric: Metric, own: SelfValues) -> None:

@@ -48,7 +48,7 @@ JOBS = [
     _job("foxtrot-canceling"),
     _job("golf-canceled"),
     _job("hotel-finished", schedule="*/5 * * * *", max_duration_seconds=900.5),
-    _job("india-failed", max_rejects=10),
+    _job("india-failed", max_rejects=10, after="hotel-finished"),
     _job("juliet-stopped"),
 ]
 
@@ -154,7 +154,7 @@ def _job_series(job: Job, totals: dict[str, object], run: Run | None) -> dict[Se
 
     status = Status(run.status) if run else Status.EDITING
     out = {key("jobmon_job_status", status=s.value): float(s is status) for s in Status}
-    out[key("jobmon_job_info", kind=job.kind, schedule=job.schedule)] = 1.0
+    out[key("jobmon_job_info", after=job.after or "", kind=job.kind, schedule=job.schedule)] = 1.0
     out[key("jobmon_job_runs_total")] = float(totals["runs_total"])  # type: ignore[arg-type]
     out[key("jobmon_job_records_total")] = float(totals["records_total"])  # type: ignore[arg-type]
     for s in Status:

@@ -40,6 +40,7 @@ def make_row(rng: random.Random, job_id: int, **values: Any) -> Row:
         "name": f"job-{job_id:04d}",
         "kind": rng.choice(["python", "csv_import"]),
         "schedule": rng.choice(["", "*/5 * * * *", '@every "1m"', "back\\slash", "new\nline"]),
+        "after": rng.choice([None, "job-0001", 'quote " here']),
         "max_rejects": rng.choice([None, 0, 10]),
         "max_duration_seconds": rng.choice([None, 3600.0, 0.5]),
         "next_run_at": rng.choice([None, "2026-01-15 08:00:00.123456", datetime(2026, 2, 1)]),
@@ -141,11 +142,13 @@ def test_render_escapes_label_values_like_prometheus_client() -> None:
     rng = random.Random(1)
     odd = ['quote " here', "back\\slash", "two\nlines", "ünïcødé"]
     renderer = Renderer()
-    renderer.update([make_row(rng, i, kind=text, schedule=text) for i, text in enumerate(odd)])
+    rows = [make_row(rng, i, kind=text, schedule=text, after=text) for i, text in enumerate(odd)]
+    renderer.update(rows)
     assert_same_as_reference(renderer)
     info = samples(rendered(renderer, Format.TEXT).decode())
-    kinds = {dict(labels)["kind"] for name, labels in info if name == "jobmon_job_info"}
-    assert kinds == set(odd)
+    for label in ("kind", "after"):
+        values = {dict(labels)[label] for name, labels in info if name == "jobmon_job_info"}
+        assert values == set(odd)
 
 
 def test_render_after_changes_equals_a_fresh_render() -> None:

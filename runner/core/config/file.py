@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import Field, ValidationError
 
+from runner.core.config.chains import after_problems
 from runner.core.config.databases import DatabaseConfig, NamedDatabase, NamedQuery
 from runner.core.config.errors import ConfigError, join, key_path, problem
 from runner.core.config.exports import ExportJob
@@ -151,6 +152,7 @@ def _cross_checks(config: Config) -> list[str]:
                 f'jobs[{i}].name: duplicate job name "{job.name}" (also jobs[{seen[job.name]}])'
             )
         seen.setdefault(job.name, i)
+    problems += after_problems(config.jobs)
     problems += reference_problems(config.jobs, config.databases, config.queries)
     if config.runner.stale_after_seconds <= config.runner.heartbeat_seconds:
         problems.append("runner.stale_after_seconds: must be greater than heartbeat_seconds")

@@ -1,4 +1,4 @@
-"""What every job has (name, schedule, limits), and ``kind: python`` jobs."""
+"""What every job has (name, schedule, chaining, limits), and ``kind: python`` jobs."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ from runner.core.config.fields import Strict
 
 
 class JobBase(Strict):
-    """What every job kind has: name, schedule and limits."""
+    """What every job kind has: name, schedule, the job it runs after, and limits."""
 
     name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.\-]+$")
     description: str = ""
     schedule: str | None = None
+    # The job whose runs, when they end ``finished``, each start a run of this one; beside
+    # a schedule or instead of it (runner.core.chaining). Checked against the job names.
+    after: str | None = Field(default=None, min_length=1, max_length=200)
     max_rejects: int | None = Field(default=None, ge=0)
     max_duration_seconds: float | None = Field(default=None, gt=0)
 
