@@ -6,28 +6,57 @@ import argparse
 import sys
 
 from runner.cli import output
-from runner.cli.commands import EXIT_OK, open_database
+from runner.cli.commands import EXIT_OK, EXIT_USAGE, open_database
 from runner.cli.listing import job_and_run
 from runner.core import views
-from runner.core.config import Config
-from runner.core.rejects_csv import write_rejects_csv
+from runner.core.config import Config, ImportJob
+from runner.core.rejects_csv import source_layout, write_rejects
+
+FORMAT_HELP = (
+    "csv: each rejected record as read, in the source's encoding, with its line, field, "
+    "reason and message in four more columns, to fix and import again"
+)
+CONFLICT = (
+    "rejects: --format csv and --output json cannot be used together: "
+    "--format csv writes the rejected records as read, --output json the rejects as JSON"
+)
 
 
 def cmd_rejects(config: Config, args: argparse.Namespace) -> int:
     """The Rejects tab: the run's rejected records."""
+    if args.format == "csv" and args.output == "json":
+        output.errors.print(f"error: {CONFLICT}", markup=False)
+        return EXIT_USAGE
     db = open_database(config)
-    _job, run = job_and_run(db, args.job, args.run)
-    with db.read() as session:
-        rows = views.rejects(session, run)
+    try:
+        _job, run = job_and_run(db, args.job, args.run)
+        with db.read() as session:
+            rows = views.rejects(session, run)
+    finally:
+        db.dispose()
+    if args.output == "json":
+        output.print_json([views.row_dict(r) for r in rows])
+        return EXIT_OK
+    if not rows:
+        output.errors.print(f"no rejects in run {run.number}", markup=False)
     if args.format == "csv":
         # The records as read, under the import's header: fix them and import them again.
-        write_rejects_csv(db, run.id, sys.stdout)
-    elif args.format == "json" or args.output == "json":
-        output.print_json([views.row_dict(r) for r in rows])
-    else:
+        layout = source_layout(run.checkpoint, _source_encoding(config, args.job))
+        write_rejects(sys.stdout.buffer, layout, rows)
+        sys.stdout.buffer.flush()
+    elif rows:
         output.rows_table(
-            f"rejects of {args.job}, run {run.id}",
+            f"rejects of {args.job}, run {run.number}: {output.plural(len(rows), 'reject')}",
             ["line", "field", "reason", "message", "record"],
             [[r.line, r.field, r.reason, r.message, r.record] for r in rows],
         )
     return EXIT_OK
+
+
+def _source_encoding(config: Config, name: str) -> str:
+    """The encoding of the job's source file in the config (for runs that did not save it)."""
+    try:
+        job = config.job(name)
+    except KeyError:
+        return "utf-8"
+    return job.source.encoding if isinstance(job, ImportJob) else "utf-8"

@@ -23,17 +23,24 @@ from runner.core.states import Level, RejectReason
 from runner.core.storage.models import JournalEntry, Reject, Run, journal_column, rejects_column
 
 MAX_MESSAGE = 4000
+# A rejected record's bytes are cut here: ``rejects.raw`` is a BLOB on MariaDB (64 KiB).
+MAX_RAW_BYTES = 64_000
 
 
 @dataclass(frozen=True)
 class RejectRecord:
-    """A rejected source record: where it was, what it said, and why it was refused."""
+    """A rejected source record: where it was, what it said, and why it was refused.
+
+    ``raw`` is the record's bytes as read from the source, line break included (None when
+    the job has no source file): ``jobmon rejects --format csv`` writes them back as they were.
+    """
 
     line: int
     record: str
     field: str | None
     reason: RejectReason
     message: str
+    raw: bytes | None = None
 
 
 def journal(
@@ -71,6 +78,7 @@ def add_rejects(
                 "run_id": run_id,
                 "line": r.line,
                 "record": r.record,
+                "raw": None if r.raw is None else r.raw[:MAX_RAW_BYTES],
                 "field": r.field,
                 "reason": r.reason.value,
                 "message": r.message[:MAX_MESSAGE],

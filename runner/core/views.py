@@ -146,8 +146,13 @@ def run_dict(run: Run) -> dict[str, Any]:
 
 
 def row_dict(row: JournalEntry | Reject | Transition) -> dict[str, Any]:
-    """A journal line, reject or transition as a JSON-friendly mapping."""
-    return _jsonable({c.key: getattr(row, c.key) for c in row.__table__.columns})
+    """A journal line, reject or transition as a JSON-friendly mapping.
+
+    A reject's bytes as read are left out: they are for the CSV of the rejects, and its
+    ``record`` holds the same text.
+    """
+    values = {c.key: getattr(row, c.key) for c in row.__table__.columns}
+    return _jsonable({k: v for k, v in values.items() if not isinstance(v, bytes)})
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:

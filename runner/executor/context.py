@@ -85,9 +85,18 @@ class JobContext:
         with self._lock:
             self._records += records
 
-    def reject(self, line: int, record: str, field: str | None, reason: str, message: str) -> None:
-        """Reject a record; stored with the next checkpoint."""
-        entry = RejectRecord(line, record, field, RejectReason(reason), message)
+    def reject(
+        self,
+        line: int,
+        record: str,
+        field: str | None,
+        reason: str,
+        message: str,
+        *,
+        raw: bytes | None = None,
+    ) -> None:
+        """Reject a record (``raw``: its bytes as read); stored with the next checkpoint."""
+        entry = RejectRecord(line, record, field, RejectReason(reason), message, raw)
         with self._lock:
             self._rejects.append(entry)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
 import os
@@ -13,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 
 from runner.core.config import CsvFormat
-from runner.core.rejects_csv import write_rejects_csv
 from runner.core.states import Status
 from runner.executor.jobs.rows import format_record
 from tests.jobs.conftest import Env, drop_user_tables
@@ -259,32 +257,6 @@ def test_import_into_named_database(env: Env, tmp_path: Path) -> None:
         ]
     engine.dispose()
     assert env.rejects() == [(4, "id", "type")]
-
-
-def test_import_rejects_csv_can_be_fixed_and_imported_again(env: Env) -> None:
-    path = env.data / "fixme.csv"
-    path.write_bytes(b'id;name\n1;a\n2x;"b;c"\n3;"multi\nline"\n4;\xff\n')
-    columns = [{"name": "id", "type": "integer"}, {"name": "name"}]
-    source = {"path": str(path), "delimiter": ";"}
-    target = {"table": "people", "create": True, "mode": "upsert", "key": ["id"]}
-    cfg = env.config(job(path, source=source, columns=columns, target=target))
-    assert env.start(cfg, "imp") is Status.FINISHED
-    out = io.StringIO()
-    assert write_rejects_csv(env.db, env.last_run().id, out) == 2
-    assert out.getvalue() == 'id;name\n2x;"b;c"\n4;\\xff\n'
-    path.write_text(out.getvalue().replace("2x", "2").replace("\\xff", "fixed"))
-    assert env.start(cfg, "imp") is Status.FINISHED
-    assert env.rows("people", "id", "name") == [
-        (1, "a"),
-        (2, "b;c"),
-        (3, "multi\nline"),
-        (4, "fixed"),
-    ]
-    details = io.StringIO()
-    write_rejects_csv(env.db, env.last_run().id - 1, details, details=True)
-    rows = list(csv.reader(io.StringIO(details.getvalue())))
-    assert rows[0] == ["line", "field", "reason", "message", "record"]
-    assert [r[:3] for r in rows[1:]] == [["3", "id", "type"], ["6", "", "encoding"]]
 
 
 def test_import_file_changed_while_running_fails(env: Env) -> None:

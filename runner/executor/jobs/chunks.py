@@ -1,9 +1,11 @@
-"""An import's chunks, produced as its strategy says, and the source text of refused rows."""
+"""An import's chunks, produced as its strategy says, and the source text and bytes of the
+records it rejects."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Generator
+from bisect import bisect_right
+from collections.abc import Generator, Iterable
 
 from runner.core.config import CsvFormat, ImportJob
 from runner.executor.context import JobFailed
@@ -73,3 +75,32 @@ def refused_texts(
             if read.eof:
                 break
     return texts
+
+
+def record_bytes(batch: Batch, line: int, wanted: Iterable[int]) -> dict[int, bytes]:
+    """The bytes of the records of a chunk that start at the ``wanted`` lines, by line.
+
+    Each record's lines run until the next record or failure of the chunk starts, its line
+    break included. The chunk's bytes (its first line follows ``line``) are only split when
+    it rejected something, and only as far as the last record wanted.
+    """
+    ends = {first: _last_line(batch, first) for first in wanted}
+    if not ends:
+        return {}
+    parts = batch.data.split(b"\n", max(ends.values()) - line)
+    found: dict[int, bytes] = {}
+    for first, last in ends.items():
+        begin, end = first - line - 1, last - line
+        text = b"\n".join(parts[begin:end])
+        found[first] = text + b"\n" if end < len(parts) else text
+    return found
+
+
+def _last_line(batch: Batch, first: int) -> int:
+    """The last line of the record of ``batch`` that starts at line ``first``."""
+    following = [batch.line + 1]
+    at = bisect_right(batch.lines, first)
+    if at < len(batch.lines):
+        following.append(batch.lines[at])
+    following += [f.line for f in batch.failures if f.line > first]
+    return min(following) - 1

@@ -4,7 +4,7 @@ The file is read as bytes, line by line, and each line is decoded strictly, so m
 flat whatever the file size and the byte offset after any record is exact (a resumed run seeks
 straight there). A line that does not decode, a record the ``csv`` module refuses (an unclosed
 quote, a field over ``csv.field_size_limit()``, text after a closing quote) becomes a
-:class:`Failure` with its raw text, and reading goes on at the next line.
+:class:`Failure` with its bytes as read (and as text), and reading goes on at the next line.
 
 Most batches take the fast path: the ``csv`` module parses the whole batch in C. When that
 batch holds a bad or multi-line record, it is read again record by record.
@@ -16,7 +16,9 @@ keeps memory flat.
 
 A reader asked to keep bytes gives each batch the raw bytes it was read from, so a chunk can
 be parsed again later from memory (an open binary file such as :class:`io.BytesIO` is read
-like a file on disk) without opening the source again.
+like a file on disk) without opening the source again, and a rejected record is stored as the
+bytes it was read from. Keeping them costs a batch one join of its lines, and nothing for UTF-8,
+whose lines are joined to be decoded anyway.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from runner.core.config import CsvFormat, CsvSource
+from runner.core.events import MAX_RAW_BYTES
 from runner.core.states import RejectReason
 
 BOM = codecs.BOM_UTF8
@@ -55,12 +58,14 @@ class _Overlong(Exception):
 
 @dataclass(frozen=True)
 class Failure:
-    """A record that could not be read: where, its raw text, why."""
+    """A record that could not be read: where, its text (undecodable bytes as ``\\xNN``),
+    why, and its bytes as read (line break included, cut at ``MAX_RAW_BYTES``)."""
 
     line: int
     raw: str
     reason: RejectReason
     message: str
+    data: bytes = b""
 
 
 @dataclass
@@ -251,7 +256,7 @@ class CsvReader:
         return batch
 
     def _failure(self, line: int, begin: int, reason: RejectReason, exc: Exception) -> Failure:
-        raw = self._raw(begin, self.offset)
+        data = self._raw(begin, self.offset)
         if isinstance(exc, UnicodeDecodeError):
             message = f"cannot decode byte 0x{exc.object[exc.start]:02x} as {self.encoding}"
         elif isinstance(exc, _Overlong):
@@ -261,16 +266,16 @@ class CsvReader:
             )
         else:
             message = f"malformed CSV: {exc}"
-        return Failure(line, raw, reason, message)
+        text = data.decode(self._decode_name(), errors="backslashreplace")
+        return Failure(line, text[:MAX_RAW_CHARS].rstrip("\r\n"), reason, message, data)
 
-    def _raw(self, begin: int, end: int) -> str:
-        """The record's bytes as text (undecodable bytes shown as ``\\xNN``), capped."""
+    def _raw(self, begin: int, end: int) -> bytes:
+        """The bytes from ``begin`` to ``end``, at most ``MAX_RAW_BYTES`` of them."""
         here = self._file.tell()
         self._file.seek(begin)
-        data = self._file.read(min(end - begin, MAX_RAW_CHARS * 4))
+        data = self._file.read(min(end - begin, MAX_RAW_BYTES))
         self._file.seek(here)
-        text = data.decode(self._decode_name(), errors="backslashreplace")
-        return text[:MAX_RAW_CHARS].rstrip("\r\n")
+        return data
 
 
 def iter_records(path: str | Path, fmt: CsvFormat, batch: int = 1000) -> Iterator[list[str]]:

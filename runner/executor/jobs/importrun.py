@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import hashlib
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from runner.core.config import ImportJob
+from runner.core.config import CsvSource, ImportJob
 from runner.core.events import RejectRecord
 from runner.core.states import Level
 from runner.core.storage.db import Database
 from runner.executor.context import JobContext, JobFailed
 from runner.executor.jobs import layout
-from runner.executor.jobs.chunks import chunks, refused_texts
+from runner.executor.jobs.chunks import chunks, record_bytes, refused_texts
 from runner.executor.jobs.convertproc import Plan
 from runner.executor.jobs.csvsource import Batch, CsvReader, Failure
 from runner.executor.jobs.rows import Converted
 from runner.executor.jobs.strategy import Strategy
-from runner.executor.jobs.writers import TableWriter
+from runner.executor.jobs.writers import Refusal, TableWriter
 
 STATE_VERSION = 1
 _SAMPLE = 64 * 1024
@@ -64,7 +64,12 @@ def initial_state(job: ImportJob, ctx: JobContext, source: Path) -> dict[str, An
         "rejects": 0,
         "header": None,
         "width": None,
-        "csv": {"delimiter": fmt.delimiter, "quote": fmt.quote, "header": None},
+        "csv": {
+            "delimiter": fmt.delimiter,
+            "quote": fmt.quote,
+            "encoding": fmt.encoding,
+            "header": None,
+        },
     }
 
 
@@ -100,8 +105,13 @@ class ImportRun:
     def run(self) -> None:
         """Read, validate and write chunk after chunk, checkpointing each."""
         state = self.state
+        # Each chunk keeps the bytes it was read from, to store rejected records as read.
         with CsvReader(
-            self.source, self.job.source, offset=state["offset"], line=state["line"]
+            self.source,
+            self.job.source,
+            offset=state["offset"],
+            line=state["line"],
+            keep_bytes=True,
         ) as reader:
             positions = layout.positions(self.job, state, reader, self.source)
             if positions is None:
@@ -173,16 +183,9 @@ class ImportRun:
         self, session: Session, batch: Batch, converted: Converted, state: dict[str, Any]
     ) -> int:
         refused = self.writer.write(session, converted.rows)
-        rejects = [_failure_reject(f) for f in batch.failures] + converted.rejects
-        indices = [r.index for r in refused]
-        # The chunk starts where the last committed one ended.
-        texts = refused_texts(batch, converted, indices, self.job.source, self.state["line"])
-        for refusal in refused:
-            line = converted.lines[refusal.index]
-            rejects.append(RejectRecord(line, texts[line], None, refusal.reason, refusal.message))
-        rejects.sort(key=lambda r: r.line)
-        for reject in rejects:
-            self.ctx.reject(reject.line, reject.record, reject.field, reject.reason, reject.message)
+        rejects = _rejects(batch, converted, refused, self.job.source, self.state["line"])
+        for r in rejects:
+            self.ctx.reject(r.line, r.record, r.field, r.reason, r.message, raw=r.raw)
         records = len(converted.rows) + len(converted.rejects) + len(batch.failures)
         self.ctx.progress(records)
         state["records"] += records
@@ -191,5 +194,24 @@ class ImportRun:
         return len(converted.rows) - len(refused)
 
 
-def _failure_reject(failure: Failure) -> RejectRecord:
-    return RejectRecord(failure.line, failure.raw, None, failure.reason, failure.message)
+def _rejects(
+    batch: Batch, converted: Converted, refused: list[Refusal], fmt: CsvSource, line: int
+) -> list[RejectRecord]:
+    """A chunk's rejects by line, each with its record as text and its bytes as read.
+
+    The chunk starts where the last committed one ended, after ``line``.
+    """
+    texts = refused_texts(batch, converted, [r.index for r in refused], fmt, line)
+    found = list(converted.rejects)
+    for refusal in refused:
+        at = converted.lines[refusal.index]
+        found.append(RejectRecord(at, texts[at], None, refusal.reason, refusal.message))
+    raws = record_bytes(batch, line, [r.line for r in found])
+    rejects = [replace(r, raw=raws[r.line]) for r in found]
+    rejects += [_failure_reject(f) for f in batch.failures]
+    rejects.sort(key=lambda r: r.line)
+    return rejects
+
+
+def _failure_reject(f: Failure) -> RejectRecord:
+    return RejectRecord(f.line, f.raw, None, f.reason, f.message, f.data)
