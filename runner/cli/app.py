@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from runner import __version__
 from runner.cli import commands, control, general, journal, listing, logs, rejects
-from runner.cli.commands import EXIT_ERROR, EXIT_REFUSED, EXIT_USAGE
+from runner.cli.commands import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 from runner.cli.output import errors
 from runner.core.config import Config, ConfigError, load
 from runner.core.config.secrets import redact
@@ -70,10 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     _listing(sub, "show", general.cmd_show, "a job's definition and run (General tab)")
     journaled = _listing(sub, "journal", journal.cmd_journal, "a run's journal (Journal tab)")
     journaled.add_argument("--limit", type=int, default=None, help="only the newest N lines")
+    journaled.add_argument("--follow", action="store_true", help=journal.FOLLOW_HELP)
     rejected = _listing(sub, "rejects", rejects.cmd_rejects, "a run's rejects (Rejects tab)")
-    rejected.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    rejected.add_argument("--format", choices=["csv"], help=rejects.FORMAT_HELP)
     start = _control(sub, "start", control.cmd_start, "start (or restart) a job")
-    start.add_argument("--wait", action="store_true", help="follow the run to its end")
+    start.add_argument("--wait", action="store_true", help=control.WAIT_HELP)
     start.add_argument("--timeout", type=float, default=None, help="give up waiting after N s")
     _control(sub, "pause", control.cmd_pause, "pause the running run at its next checkpoint")
     _control(sub, "resume", control.cmd_resume, "resume a paused or server-stopped run")
@@ -156,6 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), EXIT_USAGE, args, secrets)
     except DB_ERRORS as exc:
         return _fail(f"database error: {describe(exc)}", EXIT_ERROR, args, secrets)
+    except BrokenPipeError:  # `jobmon jobs | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except (RunnerLockError, TimeoutError, OSError, ValueError) as exc:
         return _fail(str(exc), EXIT_ERROR, args, secrets)
     except KeyboardInterrupt:

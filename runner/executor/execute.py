@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from runner.core import events, lifecycle
+from runner.core import events, lifecycle, views
 from runner.core.clock import Clock
 from runner.core.config import Config, JobConfig, PythonJob
 from runner.core.fencing import Fence, LostClaim
@@ -15,7 +17,7 @@ from runner.core.lifecycle import TransitionError
 from runner.core.states import Cause, Level, Status
 from runner.core.storage.db import Database
 from runner.core.storage.errors import DB_ERRORS, describe
-from runner.core.storage.models import Run
+from runner.core.storage.models import Job, Run
 from runner.executor.context import Interrupted, JobContext, JobFailed
 from runner.executor.jobs.registry import run_job
 
@@ -39,6 +41,7 @@ def execute(
     try:
         run_job(job, ctx)
     except Interrupted as stop:
+        log_end(db, fence.run_id)
         return stop.status
     except LostClaim as exc:
         log.warning("%s: %s", job.name, exc)
@@ -121,7 +124,37 @@ def finish(db: Database, ctx: JobContext, target: Status, error: str | None) -> 
     except (LostClaim, TransitionError) as exc:
         log.warning("run %d: could not record its end (%s): %s", ctx.run_id, target, exc)
         return Status.SERVER_STOPPED
+    log_end(db, ctx.run_id)
     return target
+
+
+def log_end(db: Database, run_id: int) -> None:
+    """One line when this runner stops executing a run: how it ended, with its counts.
+
+    ``run ended: job=import-customers run=12 status=finished_with_errors duration=3.2s
+    records=292 rejects=8 reason="..."``. Called once per end, by whoever recorded it.
+    """
+    try:
+        with db.read() as session:
+            run = session.get(Run, run_id)
+            assert run is not None
+            job_name = session.scalar(select(Job.name).where(Job.id == run.job_id))
+            reason = views.run_reason(session, run)
+    except DB_ERRORS as exc:
+        log.warning("run (id %d) ended; not read back: %s", run_id, describe(exc))
+        return
+    duration = views.run_duration(run)
+    fields = {
+        "job": job_name,
+        "run": run.number,
+        "status": run.status,
+        "duration": "-" if duration is None else f"{duration:.1f}s",
+        "records": run.records,
+        "rejects": run.rejects,
+    }
+    if reason is not None:  # quoted, on one line, as logfmt readers expect
+        fields["reason"] = json.dumps(reason, ensure_ascii=False)
+    log.info("run ended: %s", " ".join(f"{key}={value}" for key, value in fields.items()))
 
 
 def _finish_reason(current: Status, error: str | None) -> str | None:

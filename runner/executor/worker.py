@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from runner.core import catalog, claims, lifecycle, presence, retention
+from runner.core import catalog, chaining, claims, lifecycle, presence, retention
 from runner.core.clock import Clock, utcnow
 from runner.core.config import Config
 from runner.core.fencing import Fence, LostClaim
@@ -28,7 +28,7 @@ from runner.core.states import Cause, Status
 from runner.core.storage.db import Database
 from runner.core.storage.errors import DB_ERRORS, describe
 from runner.core.storage.models import Job, Run
-from runner.executor.execute import execute
+from runner.executor.execute import execute, log_end
 from runner.executor.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ class Runner:
             self._shut_down()
 
     def tick(self) -> None:
-        """One pass: fired runs, heartbeats, reaping, claiming, retention."""
+        """One pass: fired and chained runs, heartbeats, reaping, claiming, retention."""
         try:
             self._tick()
         except DB_ERRORS as exc:
@@ -105,6 +105,8 @@ class Runner:
         now = self.clock()
         for line in claims.create_fired_runs(self.db, self.scheduler.due(), now):
             log.info("%s", line)
+        for line in chaining.create_chained_runs(self.db, self._chained_ids(), now):
+            log.info("%s", line)
         self._reap_finished_threads()
         self._heartbeat(now)
         for line in claims.reap_stale(self.db, self.settings.stale_after_seconds, now):
@@ -117,6 +119,12 @@ class Runner:
             if not self._claim_one():
                 break
         self._retention(now)
+
+    def _chained_ids(self) -> list[int]:
+        """The ids of the jobs that run after another job."""
+        return [
+            self.job_ids[j.name] for j in self.config.jobs if j.after and j.name in self.job_ids
+        ]
 
     def _pause(self) -> float:
         """Seconds until the next pass: the poll interval, shorter if a fire is due sooner."""
@@ -144,8 +152,8 @@ class Runner:
         return next(name for name, jid in self.job_ids.items() if jid == run.job_id)
 
     def _execute(self, fence: Fence, job_name: str) -> None:
-        try:
-            status = execute(
+        try:  # execute() logs how the run ended
+            execute(
                 self.db,
                 self.jobs[job_name],
                 fence,
@@ -154,7 +162,6 @@ class Runner:
                 data_dirs=self._data_dirs(),
                 config=self.config,
             )
-            log.info("%s: run %d is %s", job_name, fence.run_id, status.value)
         except Exception:
             log.exception("%s: run %d could not be executed", job_name, fence.run_id)
         finally:
@@ -242,6 +249,8 @@ class Runner:
                 )
         except (LostClaim, TransitionError, *DB_ERRORS) as exc:
             log.warning("run %d: %s", active.fence.run_id, exc)
+            return
+        log_end(self.db, active.fence.run_id)
 
 
 def _monotonic() -> float:

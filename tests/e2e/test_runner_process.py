@@ -128,12 +128,14 @@ def test_pause_on_finished_job_exits_3_and_changes_nothing(
 
 
 def _dump(db: Database) -> dict[str, list[tuple[object, ...]]]:
+    """Every table but the live runners' heartbeats, which move on their own."""
     from runner.core.storage.models import Base
 
     with db.read() as session:
         return {
             t.name: sorted(tuple(map(repr, row)) for row in session.execute(select(t)))
             for t in Base.metadata.sorted_tables
+            if t.name != "runners"
         }
 
 

@@ -156,23 +156,28 @@ def test_journal(config_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_rejects_as_csv_json_and_table(
-    config_path: Path, capsys: pytest.CaptureFixture[str]
+    config_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
     assert jobmon(config_path, "rejects", "too-many", "--format", "csv") == 0
-    # A python job has no CSV header: the records as reported, one per line, to fix and rerun.
-    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
-    assert rows == [[str(n)] for n in (4, 8, 12, 16, 20)]
+    # A python job has no source file: each record as it reported it, in a cell of its own.
+    rows = list(csv.reader(io.StringIO(capsysbinary.readouterr().out.decode())))
+    assert rows == [
+        ["jobmon_record", "jobmon_line", "jobmon_field", "jobmon_reason", "jobmon_message"],
+        *([str(n), str(n), "n", "other", f"{n} is a multiple of 4"] for n in (4, 8, 12, 16, 20)),
+    ]
 
     older = run_ids(config_path, "too-many")[0]
-    assert jobmon(config_path, "rejects", "too-many", "--run", str(older), "--output", "json") == 0
-    rejects = json.loads(capsys.readouterr().out)
+    assert jobmon(config_path, "rejects", "too-many", "--run", "1", "--output", "json") == 0
+    rejects = json.loads(capsysbinary.readouterr().out)
     assert [(r["run_id"], r["line"], r["reason"]) for r in rejects][:2] == [
         (older, 4, "other"),
         (older, 8, "other"),
     ]
 
     assert jobmon(config_path, "rejects", "too-many") == 0
-    assert "4 is a multiple of 4" in capsys.readouterr().out
+    table = capsysbinary.readouterr().out.decode()
+    assert "rejects of too-many, run 2: 5 rejects" in table
+    assert "4 is a multiple of 4" in table
 
 
 def test_pause_a_finished_job_is_refused(
@@ -187,11 +192,15 @@ def test_pause_a_finished_job_is_refused(
 def test_start_and_cancel(config_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert jobmon(config_path, "start", "noop") == 0
     (run_id,) = run_ids(config_path, "noop")
-    assert f"noop: run {run_id} created" in capsys.readouterr().out
+    assert run_id > 1  # runs are named to people by their number within the job
+    assert capsys.readouterr().out.splitlines() == [
+        "noop: run 1 created",
+        "  no runner up: it starts when one does (`jobmon runner`)",
+    ]
     assert jobmon(config_path, "start", "noop") == 3
     capsys.readouterr()
     assert jobmon(config_path, "cancel", "noop") == 0
-    assert f"noop: run {run_id} is ⊘ Canceled" in capsys.readouterr().out
+    assert "noop: run 1 is ⊘ Canceled" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
