@@ -21,6 +21,7 @@ from runner.core.progress import RunProgress, run_progress
 from runner.core.states import FINAL, Status
 from runner.core.storage.db import Database
 from runner.core.storage.models import Job, Run
+from runner.core.wording import plural
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -107,7 +108,7 @@ def print_end(db: Database, run_id: int, secrets: list[str]) -> None:
     head = f"{escape(job.name)}: run {run.number} {output.status_text(status)}"
     if reason:
         head += f" — {escape(redact(reason, secrets))}"
-    counts = f"{output.plural(run.records, 'record')}, {output.plural(run.rejects, 'reject')}"
+    counts = f"{plural(run.records, 'record')}, {plural(run.rejects, 'reject')}"
     if job.max_rejects is not None:
         counts += f" (limit {job.max_rejects})"
     if duration is not None:
@@ -174,7 +175,7 @@ class _Meter:
     def fields(self, name: str, now: RunProgress) -> dict[str, Any]:
         """``description``, ``completed``/``total`` (bytes when known) and ``counts``."""
         at = time.monotonic()
-        counts = [output.plural(now.records, "record")]
+        counts = [plural(now.records, "record")]
         per_second = self.records.add(at, now.records)
         if per_second is not None:
             counts.append(_per_second(per_second))

@@ -11,12 +11,12 @@ from rich.table import Table
 from runner.cli import output
 from runner.cli.commands import EXIT_OK, open_database
 from runner.cli.listing import job_and_maybe_run, runner_up
-from runner.cli.output import plural
 from runner.core import views
 from runner.core.config import Config
 from runner.core.definition import definition
 from runner.core.states import Status
 from runner.core.storage.models import Job, Run, Transition
+from runner.core.wording import plural
 
 
 def cmd_show(config: Config, args: argparse.Namespace) -> int:

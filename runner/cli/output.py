@@ -73,11 +73,6 @@ def duration(seconds: float | None, *, coarse: bool = False) -> str:
     return f"{hours // 24} days"
 
 
-def plural(count: int, word: str) -> str:
-    """``1 record``, ``2 records``, ``1,234 rejects``."""
-    return f"{count:,} {word}" + ("" if count == 1 else "s")
-
-
 def print_json(data: Any) -> None:
     """JSON on stdout, one document."""
     print(json.dumps(data, indent=2, ensure_ascii=False))

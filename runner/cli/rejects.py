@@ -11,6 +11,7 @@ from runner.cli.listing import job_and_run
 from runner.core import views
 from runner.core.config import Config, ImportJob
 from runner.core.rejects_csv import source_layout, write_rejects
+from runner.core.wording import plural
 
 FORMAT_HELP = (
     "csv: each rejected record as read, in the source's encoding, with its line, field, "
@@ -46,7 +47,7 @@ def cmd_rejects(config: Config, args: argparse.Namespace) -> int:
         sys.stdout.buffer.flush()
     elif rows:
         output.rows_table(
-            f"rejects of {args.job}, run {run.number}: {output.plural(len(rows), 'reject')}",
+            f"rejects of {args.job}, run {run.number}: {plural(len(rows), 'reject')}",
             ["line", "field", "reason", "message", "record"],
             [[r.line, r.field, r.reason, r.message, r.record] for r in rows],
         )

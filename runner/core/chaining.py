@@ -122,4 +122,4 @@ def _create(session: Session, trigger: Trigger, now: datetime) -> str:
     )
     if run is None:  # another runner answered it first
         return ""
-    return f"{job.name}: run {run.id} created {trigger.reason}"
+    return f"{job.name}: run {run.number} created {trigger.reason}"

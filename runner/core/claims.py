@@ -17,6 +17,7 @@ from runner.core.lifecycle import TransitionError
 from runner.core.states import ACTIVE, FINAL, Cause, Status
 from runner.core.storage.db import Database
 from runner.core.storage.models import Job, Run, Transition
+from runner.core.views import run_name
 
 
 @dataclass(frozen=True)
@@ -58,24 +59,24 @@ def _create_fired_run(session: Session, fire: Fire, now: datetime) -> str:
                 Status.RUNNING,
                 cause=Cause.SCHEDULER,
                 now=now,
-                reason=f"restarted from its last checkpoint at {fire.key}",
+                reason=f"restarted from its last checkpoint by the schedule ({job.schedule})",
             )
         except TransitionError as exc:  # another runner handled the same fire first
             return f"{job.name}: fire at {fire.key} skipped: {exc}"
-        return f"{job.name}: run {latest.id} restarted for fire at {fire.key}"
+        return f"{job.name}: run {latest.number} restarted for fire at {fire.key}"
     if latest is not None and Status(latest.status) not in FINAL:
-        return f"{job.name}: fire at {fire.key} skipped: run {latest.id} is {latest.status}"
+        return f"{job.name}: fire at {fire.key} skipped: run {latest.number} is {latest.status}"
     run = lifecycle.create_run(
         session,
         job,
         cause=Cause.SCHEDULER,
         now=now,
         fire_key=fire.key,
-        reason=f"scheduled at {fire.key}",
+        reason=f"scheduled ({job.schedule})",
     )
     if run is None:
         return f"{job.name}: fire at {fire.key} already has a run"
-    return f"{job.name}: run {run.id} created for fire at {fire.key}"
+    return f"{job.name}: run {run.number} created for fire at {fire.key}"
 
 
 def claimable(job_ids: Collection[int]) -> ColumnElement[bool]:
@@ -167,7 +168,7 @@ def _restart(session: Session, run_id: int, job_id: int, max_restarts: int, now:
     lifecycle.transition(
         session, run_id, Status.RUNNING, cause=Cause.RUNNER, now=now, reason=reason
     )
-    return f"run {run_id}: {reason}"
+    return f"{run_name(session, run_id)}: {reason}"
 
 
 def claim_run(db: Database, run_id: int, runner_id: str, now: datetime) -> Fence:
@@ -222,5 +223,5 @@ def _reap(
             session, run.id, Status.SERVER_STOPPED, cause=Cause.REAPER, now=now, reason=reason
         )
     except (TransitionError, LostClaim) as exc:
-        return f"run {run.id}: not reaped: {exc}"
-    return f"run {run.id}: server_stopped ({reason})"
+        return f"{run_name(session, run.id)}: not reaped: {exc}"
+    return f"{run_name(session, run.id)}: server_stopped ({reason})"

@@ -123,7 +123,7 @@ def _move(
 
 def _refusal(job: Job, run: Run, verb: str, why: str = "") -> str:
     status = Status(run.status)
-    text = f"cannot {verb} job {job.name!r}: its latest run {run.id} is {status.value}"
+    text = f"cannot {verb} job {job.name!r}: its latest run {run.number} is {status.value}"
     text += f" ({status.label})"
     return f"{text}; {why}" if why else text
 

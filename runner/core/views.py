@@ -87,6 +87,14 @@ def find_run(session: Session, job: Job, number: int | None) -> Run | None:
     return session.scalars(query).one_or_none()
 
 
+def run_name(session: Session, run_id: int) -> str:
+    """How people know a run: ``import-customers run 3`` (its number within the job)."""
+    row = session.execute(
+        select(Job.name, Run.number).join(Run, Run.job_id == Job.id).where(Run.id == run_id)
+    ).first()
+    return f"{row[0]} run {row[1]}" if row is not None else f"run id {run_id}"
+
+
 def transitions(session: Session, run: Run) -> list[Transition]:
     """The run's transitions, oldest first."""
     return list(

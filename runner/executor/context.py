@@ -24,6 +24,7 @@ from runner.core.states import Cause, Level, RejectReason, Status
 from runner.core.storage.db import Database
 from runner.core.storage.models import Run
 from runner.core.storage.retry import patiently
+from runner.core.wording import plural
 
 T = TypeVar("T")
 
@@ -148,7 +149,7 @@ class JobContext:
             raise Interrupted(stop)
         if self.max_rejects is not None and self.rejected > self.max_rejects:
             raise JobFailed(
-                f"{self.rejected} records rejected, more than max_rejects "
+                f"{plural(self.rejected, 'record')} rejected, more than max_rejects "
                 f"{self.max_rejects}; what was committed before stays committed"
             )
 

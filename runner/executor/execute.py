@@ -18,6 +18,7 @@ from runner.core.states import Cause, Level, Status
 from runner.core.storage.db import Database
 from runner.core.storage.errors import DB_ERRORS, describe
 from runner.core.storage.models import Job, Run
+from runner.core.wording import plural
 from runner.executor.context import Interrupted, JobContext, JobFailed
 from runner.executor.jobs.registry import run_job
 
@@ -93,7 +94,7 @@ def _error_text(exc: Exception) -> str:
 def _outcome(ctx: JobContext) -> tuple[Status, str | None]:
     if ctx.max_rejects is not None and ctx.rejected > ctx.max_rejects:
         return Status.FINISHED_WITH_ERRORS, (
-            f"{ctx.rejected} records rejected, more than max_rejects {ctx.max_rejects}"
+            f"{plural(ctx.rejected, 'record')} rejected, more than max_rejects {ctx.max_rejects}"
         )
     return Status.FINISHED, None
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from runner.core import catalog, chaining, claims, lifecycle, presence, retention
+from runner.core import catalog, chaining, claims, lifecycle, presence, retention, views
 from runner.core.clock import Clock, utcnow
 from runner.core.config import Config
 from runner.core.fencing import Fence, LostClaim
@@ -141,9 +141,13 @@ class Runner:
             target=self._execute, args=(fence, name), name=f"run-{fence.run_id}", daemon=True
         )
         self.active[fence.run_id] = Active(fence, name, thread)
-        log.info("%s: run %d claimed (attempt %d)", name, fence.run_id, fence.attempt)
+        log.info("%s claimed (attempt %d)", self._run_name(fence.run_id), fence.attempt)
         thread.start()
         return True
+
+    def _run_name(self, run_id: int) -> str:
+        with self.db.read() as session:
+            return views.run_name(session, run_id)
 
     def _job_name(self, run_id: int) -> str:
         with self.db.read() as session:
@@ -163,7 +167,7 @@ class Runner:
                 config=self.config,
             )
         except Exception:
-            log.exception("%s: run %d could not be executed", job_name, fence.run_id)
+            log.exception("%s could not be executed", self._run_name(fence.run_id))
         finally:
             self.active[fence.run_id].done.set()
 

@@ -165,14 +165,20 @@ def _exports_answered(example: Example, imports_wanted: int) -> bool:
     )
 
 
+# README's promise: the example shows no error a user did not put there in its first two minutes.
+FIRST_MINUTES = 120.0
+
+
 @pytest.mark.long
 def test_example_config_runs_the_export_after_each_finished_import(example: Example) -> None:
     _sleep_until_early_in_a_slot()
+    started = time.monotonic()
     example.start()
     wait_until(example.metrics, what="the exporter")
     wait_until(lambda: _exports_answered(example, 2), timeout=150, what="two imports exported")
     info = 'jobmon_job_info{after="import-customers",job_name="export-active-customers"'
     assert info in example.metrics()
+    time.sleep(max(0.0, started + FIRST_MINUTES - time.monotonic()))  # the whole promise
     assert example.stop() == 0
 
     imports = _runs(example.db, "import-customers")

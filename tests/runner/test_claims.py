@@ -77,11 +77,11 @@ def test_create_fired_runs_same_fire_twice_creates_one_run(db: Database) -> None
 
     first = claims.create_fired_runs(db, [fire], T0)
     (run,) = _runs(db, job_id)
-    assert first == [f"job: run {run.id} created for fire at 2026-01-01T12:00:00Z"]
+    assert first == [f"job: run {run.number} created for fire at 2026-01-01T12:00:00Z"]
     assert (run.fire_key, run.status) == ("2026-01-01T12:00:00Z", "editing")
     # While that run is active, the same fire is skipped; once it ended, the key refuses it.
     again = claims.create_fired_runs(db, [fire], T0)
-    assert again == [f"job: fire at 2026-01-01T12:00:00Z skipped: run {run.id} is editing"]
+    assert again == [f"job: fire at 2026-01-01T12:00:00Z skipped: run {run.number} is editing"]
     force_status(db, run.id, Status.FINISHED)
     before = dump(db)
     late = claims.create_fired_runs(db, [fire], T0 + timedelta(seconds=5))
@@ -99,7 +99,8 @@ def test_create_fired_runs_skips_while_the_latest_run_is_not_final(db: Database)
         fire = Fire("job", T0 + timedelta(minutes=i))
         before = dump(db)
         lines = claims.create_fired_runs(db, [fire], T0)
-        assert lines == [f"job: fire at {fire.key} skipped: run {run_id} is {status.value}"]
+        number = get_run(db, run_id).number
+        assert lines == [f"job: fire at {fire.key} skipped: run {number} is {status.value}"]
         assert dump(db) == before
         force_status(db, run_id, Status.CANCELED)
 
@@ -110,7 +111,9 @@ def test_create_fired_runs_restarts_a_server_stopped_run(db: Database) -> None:
 
     lines = claims.create_fired_runs(db, [Fire("job", T0)], T0)
 
-    assert lines == [f"job: run {run_id} restarted for fire at 2026-01-01T12:00:00Z"]
+    assert lines == [
+        f"job: run {get_run(db, run_id).number} restarted for fire at {Fire('job', T0).key}"
+    ]
     run = get_run(db, run_id)
     assert (run.status, run.claimed_by, run.attempt) == ("running", None, 1)
     assert claims.claim_next(db, [job_id], "r2", T0) == Fence(run_id, "r2", 2)
@@ -136,7 +139,7 @@ def test_create_fired_runs_from_two_runners_creates_one_run_per_fire(
         runs = [r for r in _runs(db, job_id) if r.fire_key == fire.key]
         assert len(runs) == 1, outcomes
         created = [line for (line,) in outcomes if "created" in line]
-        assert created == [f"job: run {runs[0].id} created for fire at {fire.key}"]
+        assert created == [f"job: run {runs[0].number} created for fire at {fire.key}"]
         assert count(db, Transition, Transition.run_id == runs[0].id) == 1
         force_status(db, runs[0].id, Status.FINISHED)
 
@@ -218,7 +221,8 @@ def test_reap_stale_stops_only_stale_active_runs(db: Database) -> None:
 
     reason = f"no heartbeat for 30s (runner {RUNNER})"
     stale = [rid for name, rid in runs.items() if name.startswith("stale")]
-    assert sorted(lines) == sorted(f"run {rid}: server_stopped ({reason})" for rid in stale)
+    named = [f"job run {get_run(db, rid).number}" for rid in stale]
+    assert sorted(lines) == sorted(f"{name}: server_stopped ({reason})" for name in named)
     for name, run_id in runs.items():
         run = get_run(db, run_id)
         if run_id in stale:
@@ -275,7 +279,8 @@ def test_create_fired_runs_from_two_runners_restarts_a_stopped_run_once(
         outcomes = at_once(db_url, _fire(fire))
 
         restarted = [line for (line,) in outcomes if "restarted" in line]
-        assert restarted == [f"job: run {run_id} restarted for fire at {fire.key}"], outcomes
+        number = get_run(db, run_id).number
+        assert restarted == [f"job: run {number} restarted for fire at {fire.key}"], outcomes
         assert get_run(db, run_id).status == "running"
         assert len(_runs(db, job_id)) == minute + 1
         force_status(db, run_id, Status.FINISHED)
@@ -286,7 +291,7 @@ def test_restart_stopped_restarts_the_latest_run_up_to_the_limit(db: Database) -
     run_id = run_in(db, ids["job"], Status.SERVER_STOPPED)
     for attempt in (1, 2):
         (line,) = claims.restart_stopped(db, ids.values(), 2, T0)
-        assert line.startswith(f"run {run_id}: restarted automatically")
+        assert line.startswith(f"job run {get_run(db, run_id).number}: restarted automatically")
         assert f"{attempt} of 2" in line
         assert get_run(db, run_id).status == Status.RUNNING.value
         force_status(db, run_id, Status.SERVER_STOPPED)  # it stopped again

@@ -16,6 +16,7 @@ from runner.core.clock import utcnow
 from runner.core.presence import runners_up
 from runner.core.states import Status
 from runner.core.storage.db import Database
+from runner.core.storage.migrate import upgrade
 from tests.e2e.procs import (
     JOBMON,
     Proc,
@@ -221,3 +222,24 @@ def test_run_stopped_at_shutdown_without_a_checkpoint_is_logged_once(
     assert ended_lines(runner) == [
         ("sleepy", "1", "server_stopped", f'records=0 rejects=0 reason="{reason}"')
     ]
+
+
+def test_one_record_and_one_reject_read_as_such(tmp_path: Path, procs: list[Proc]) -> None:
+    """Counts are words: ``1 record, 1 reject``, never ``1 records``, here and in the journal."""
+    db_url = f"sqlite:///{tmp_path / 'one.db'}"
+    jobs = [quick("one", total=1, step=1, reject_every=1) | {"max_rejects": 5}]
+    path = write_config(tmp_path / "one.yaml", db_url, jobs)
+    db = Database(db_url)
+    upgrade(db)
+    procs.append(Proc(path))
+    try:
+        up(db)
+    finally:
+        db.dispose()
+    waited = jobmon(path, "start", "one", "--wait")
+    assert waited.returncode == 0, waited.stdout + waited.stderr
+    assert "1 record, 1 reject (limit 5)" in waited.stdout, waited.stdout
+    rejects = jobmon(path, "rejects", "one")
+    assert "1 reject" in rejects.stdout and "1 rejects" not in rejects.stdout, rejects.stdout
+    for shown in (waited.stdout, rejects.stdout, jobmon(path, "show", "one").stdout):
+        assert "1 records" not in shown and "1 rejects" not in shown

@@ -60,7 +60,8 @@ def test_request_from_every_status(db: Database, verb: str) -> None:
         with pytest.raises(Refused) as refused:
             request(db, "job", T0)
         assert str(refused.value) == (
-            f"cannot {verb} job 'job': its latest run {run_id} is {status.value} ({status.label})"
+            f"cannot {verb} job 'job': its latest run {_number(db, run_id)} is {status.value} "
+            f"({status.label})"
         )
         assert dump(db) == before
 
@@ -112,7 +113,8 @@ def test_start_creates_a_run_unless_one_is_active(db: Database) -> None:
             continue
         run_id = run_in(db, job_id, status)
         before = dump(db)
-        with pytest.raises(Refused, match=f"latest run {run_id} is {status.value} .*active run"):
+        number = _number(db, run_id)
+        with pytest.raises(Refused, match=f"latest run {number} is {status.value} .*active run"):
             control.start(db, "job", T0)
         assert dump(db) == before
 
@@ -162,3 +164,11 @@ def test_a_run_a_runner_holds_waits_for_its_checkpoint(db: Database) -> None:
     assert control.pause(db, "job", T0).status == Status.PAUSING.value
     assert control.cancel(db, "job", T0).status == Status.CANCELING.value
     assert get_run(db, run_id).claimed_by == RUNNER
+
+
+def _number(db: Database, run_id: int) -> int:
+    """The run's number within its job, as messages name it."""
+    with db.read() as session:
+        run = session.get(Run, run_id)
+        assert run is not None
+        return run.number

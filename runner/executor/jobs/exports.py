@@ -26,6 +26,7 @@ from sqlalchemy.sql.elements import quoted_name
 from runner.core.config import Condition, ExportJob, ExportSource
 from runner.core.states import Level
 from runner.core.storage.db import Database
+from runner.core.wording import plural
 from runner.executor.context import JobContext, JobFailed
 from runner.executor.jobs import paths
 from runner.executor.jobs.cells import Convert, row_converter
@@ -63,7 +64,7 @@ def execute(job: ExportJob, ctx: JobContext) -> None:
     finally:
         temporary.unlink(missing_ok=True)
         db.dispose()
-    ctx.journal(Level.INFO, f"exported {count} rows to {job.destination.path}")
+    ctx.journal(Level.INFO, f"exported {plural(count, 'row')} to {job.destination.path}")
 
 
 def _reader_database(job: ExportJob, ctx: JobContext) -> Database:

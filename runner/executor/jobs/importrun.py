@@ -14,6 +14,7 @@ from runner.core.config import CsvSource, ImportJob
 from runner.core.events import RejectRecord
 from runner.core.states import Level
 from runner.core.storage.db import Database
+from runner.core.wording import plural
 from runner.executor.context import JobContext, JobFailed
 from runner.executor.jobs import layout
 from runner.executor.jobs.chunks import chunks, record_bytes, refused_texts
@@ -123,8 +124,8 @@ class ImportRun:
                     self._commit(batch, converted)
         self.ctx.journal(
             Level.INFO,
-            f"imported {self.state['rows']} rows from {self.job.source.path} "
-            f"({self.state['records']} records read, {self.state['rejects']} rejected)",
+            f"imported {plural(self.state['rows'], 'row')} from {self.job.source.path} "
+            f"({plural(self.state['records'], 'record')} read, {self.state['rejects']:,} rejected)",
         )
 
     def _plan(self, positions: list[int]) -> Plan:
