@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from runner.core.config.secrets import redact
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Local time to the second, as in every human output of jobmon.
+DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 class RedactSecrets(logging.Filter):
@@ -32,7 +34,7 @@ class RedactSecrets(logging.Filter):
 def setup(level: str, secrets: Iterable[str | None] = ()) -> None:
     """Log at ``level`` to stderr, masking ``secrets``."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(logging.Formatter(FORMAT, datefmt=DATE_FORMAT))
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -93,9 +93,9 @@ def test_export_writes_each_type_in_its_one_form(env: Env) -> None:
     )
 
 
+# SQLite keeps NUMERIC values as 64-bit integers or doubles (15 digits).
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
 def test_export_decimal_of_18_digits_keeps_every_digit(env: Env) -> None:
-    if env.db.dialect == "sqlite":
-        pytest.skip("SQLite keeps NUMERIC values as 64-bit integers or doubles (15 digits)")
     columns = [
         {"name": "id", "type": "integer", "required": True},
         {"name": "big", "type": "decimal", "precision": 18, "scale": 2},
@@ -106,9 +106,9 @@ def test_export_decimal_of_18_digits_keeps_every_digit(env: Env) -> None:
     )
 
 
+# MariaDB's NUMERIC without a scale is DECIMAL(10, 0).
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_export_decimal_without_scale_is_written_without_exponent(env: Env) -> None:
-    if env.db.dialect == "mariadb":
-        pytest.skip("MariaDB's NUMERIC without a scale is DECIMAL(10, 0)")
     with env.db.engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE loose (id INTEGER PRIMARY KEY, n NUMERIC)")
         conn.exec_driver_sql(
@@ -140,9 +140,9 @@ def test_export_of_a_table_made_outside_jobmon_uses_the_same_forms(env: Env) -> 
     )
 
 
+# Only SQLite keeps dates and times as text of any spelling.
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_export_sqlite_text_times_are_written_in_the_one_form(env: Env) -> None:
-    if env.db.dialect != "sqlite":
-        pytest.skip("only SQLite keeps dates and times as text of any spelling")
     with env.db.engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE times (id INTEGER PRIMARY KEY, day DATE, seen DATETIME)")
         conn.exec_driver_sql(
@@ -161,9 +161,9 @@ def test_export_sqlite_text_times_are_written_in_the_one_form(env: Env) -> None:
     )
 
 
+# Only PostgreSQL has a timestamp with time zone.
+@pytest.mark.parametrize("backend", ["postgresql"])
 def test_export_timestamptz_is_written_in_utc(env: Env) -> None:
-    if env.db.dialect != "postgresql":
-        pytest.skip("only PostgreSQL has a timestamp with time zone")
     with env.db.engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE moments (id INTEGER PRIMARY KEY, at TIMESTAMPTZ)")
         conn.exec_driver_sql(

@@ -71,7 +71,7 @@ def test_chained_job_runs_once_after_each_finished_upstream_run(db: Database) ->
     first = _ends(db, ids["up"], Status.FINISHED, 10)
     (line,) = _chain(db, ids, 12)
     chained = _latest(db, ids["down"])
-    assert line == f"down: run {chained.id} created after up run 1 finished"
+    assert line == f"down: run {chained.number} created after up run 1 finished"
     assert _chain(db, ids, 13) == []  # answered: nothing more
     assert _keys(db, ids["down"]) == [f"after:{first}"]
     with db.read() as session:
@@ -109,7 +109,7 @@ def test_chained_upstream_runs_finished_while_busy_start_one_run(db: Database) -
     _ends(db, ids["up"], Status.FINISHED_WITH_ERRORS, 30)
     force_status(db, own, Status.FINISHED, ended_at=_at(40))
     assert _chain(db, ids, 41) == [
-        f"down: run {_latest(db, ids['down']).id} created after up run 2 finished"
+        f"down: run {_latest(db, ids['down']).number} created after up run 2 finished"
     ]
     assert _chain(db, ids, 42) == []
     assert _keys(db, ids["down"]) == [None, f"after:{latest}"]
