@@ -25,6 +25,9 @@ from runner.core.storage.models import JournalEntry, Reject, Run, journal_column
 MAX_MESSAGE = 4000
 # A rejected record's bytes are cut here: ``rejects.raw`` is a BLOB on MariaDB (64 KiB).
 MAX_RAW_BYTES = 64_000
+# A rejected record's text is cut here: ``rejects.record`` is a TEXT on MariaDB (64 KiB), and a
+# character takes up to four bytes.
+MAX_RECORD_CHARS = 16_000
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ def add_rejects(
             {
                 "run_id": run_id,
                 "line": r.line,
-                "record": r.record,
+                "record": r.record[:MAX_RECORD_CHARS],
                 "raw": None if r.raw is None else r.raw[:MAX_RAW_BYTES],
                 "field": r.field,
                 "reason": r.reason.value,

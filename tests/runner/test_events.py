@@ -120,3 +120,17 @@ def test_journal_under_a_lost_claim_writes_nothing(db: Database) -> None:
 
     assert dump(db) == before
     assert count(db, JournalEntry, JournalEntry.message == "while held") == 1
+
+
+def test_a_huge_rejected_record_is_stored_cut_on_every_database(db: Database) -> None:
+    """A record of 100,000 characters (a validation reject of a huge field) still fits."""
+    job_id = add_jobs(db, "job")["job"]
+    run_id = run_in(db, job_id, Status.RUNNING)
+    huge = "é" * 100_000
+    record = RejectRecord(2, huge, "name", RejectReason.LENGTH, "too long", huge.encode())
+    with db.write() as session:
+        events.add_rejects(session, run_id, job_id, [record])
+    with db.read() as session:
+        stored = session.scalars(select(Reject).where(Reject.run_id == run_id)).one()
+    assert stored.record == huge[: events.MAX_RECORD_CHARS]
+    assert stored.raw == huge.encode()[: events.MAX_RAW_BYTES]
