@@ -16,9 +16,11 @@ import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
-from exporter.auth import BasicAuth, RateLimiter
+from exporter.auth import BasicAuth, RateLimiter, credentials
+from exporter.console.app import Console
+from exporter.console.http import Request
 from exporter.deflate import gzip_pieces, plain_pieces
 from exporter.negotiate import accepts_gzip, negotiate
 from exporter.scrape import Scraper
@@ -30,6 +32,7 @@ DEFAULT_SCRAPE_TIMEOUT = 10.0  # Prometheus's default, when the header is missin
 BUDGET_SHARE = 0.7  # of the scrape timeout, for the database read; the rest renders
 IDLE_TIMEOUT = 60.0  # seconds a connection may stay silent (scrapers reuse connections)
 HANDSHAKE_TIMEOUT = 10.0
+MAX_BODY = 64 * 1024  # a console form or API call is a few bytes
 
 
 @dataclass
@@ -42,6 +45,7 @@ class Site:
     limiter: RateLimiter
     metrics_path: str
     landing: bytes
+    console: Console | None = None
     ready: bool = False
 
 
@@ -131,11 +135,19 @@ class Handler(BaseHTTPRequestHandler):
         self._dispatch(send_body=False)
 
     def do_POST(self) -> None:
-        """Refuse any method but GET and HEAD."""
+        """A console form or API call; anything else is refused."""
+        length = self.headers.get("Content-Length", "0")
+        console = self.server.site.console
+        if console is None or not length.isdigit() or int(length) > MAX_BODY:
+            return self.do_PUT()
+        self._dispatch(send_body=True, body=self.rfile.read(int(length)))
+
+    def do_PUT(self) -> None:
+        """Refuse any method but GET, HEAD and the console's POST."""
         self.close_connection = True  # the request body is not read
         self._send(405, b"Method Not Allowed\n", {"Allow": "GET, HEAD"})
 
-    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_POST
+    do_DELETE = do_PATCH = do_OPTIONS = do_PUT
 
     def version_string(self) -> str:
         """The ``Server`` header."""
@@ -145,16 +157,24 @@ class Handler(BaseHTTPRequestHandler):
         """Log requests at debug level."""
         log.debug("%s %s", self.address_string(), format % args)
 
-    def _dispatch(self, send_body: bool) -> None:
+    def _dispatch(self, send_body: bool, body: bytes | None = None) -> None:
         site = self.server.site
         if not site.limiter.allow():
             return self._send(429, b"Too Many Requests\n", body=send_body)
-        if site.auth.enabled and not site.auth.check(self.headers.get("Authorization")):
-            extra = {"WWW-Authenticate": "Basic"}
+        header = self.headers.get("Authorization")
+        if site.auth.enabled and not site.auth.check(header):
+            extra = {"WWW-Authenticate": 'Basic realm="jobmon"'}
             return self._send(401, b"Unauthorized\n", extra, body=send_body)
-        path = urlsplit(self.path).path
-        if path == site.metrics_path:
+        url = urlsplit(self.path)
+        if url.path == site.metrics_path and body is None:
             return self._metrics(send_body)
+        if site.console is not None:
+            answer = site.console.handle(self._request(url.path, url.query, header, body))
+            if answer is not None:
+                return self._send(answer.status, answer.body, answer.headers, body=send_body)
+        if body is not None:
+            return self.do_PUT()
+        path = url.path
         pages = {
             "/": (200, site.landing, "text/html; charset=utf-8"),
             "/-/healthy": (200, b"Healthy\n", None),
@@ -162,6 +182,17 @@ class Handler(BaseHTTPRequestHandler):
         }
         status, content, kind = pages.get(path, (404, b"Not Found\n", None))
         self._send(status, content, {"Content-Type": kind} if kind else None, body=send_body)
+
+    def _request(self, path: str, query: str, auth: str | None, body: bytes | None) -> Request:
+        found = credentials(auth) if self.server.site.auth.enabled else None
+        return Request(
+            method="POST" if body is not None else "GET",
+            path=path,
+            query=parse_qs(query),
+            headers=dict(self.headers.items()),
+            body=body or b"",
+            user=found[0].decode("utf-8", "replace") if found else None,
+        )
 
     def _metrics(self, send_body: bool) -> None:
         asked = negotiate(self.headers.get("Accept"))

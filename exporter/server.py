@@ -18,6 +18,8 @@ from string import Template
 
 from exporter import webconfig
 from exporter.auth import BasicAuth, RateLimiter
+from exporter.console.app import Console
+from exporter.console.security import Guard, is_loopback
 from exporter.handler import Listener, Site
 from exporter.scrape import Scraper
 from exporter.webconfig import WebSettings
@@ -48,6 +50,19 @@ def _landing(metrics_path: str) -> bytes:
     return Template(page).substitute(metrics_path=metrics_path, version=__version__).encode()
 
 
+def _console(config: Config, settings: WebSettings, host: str, metrics_path: str) -> Console | None:
+    """The web console, with a database pool of its own so pages never queue scrapes."""
+    if not config.exporter.console.enabled:
+        return None
+    guard = Guard(
+        auth_enabled=bool(settings.users),
+        operators=tuple(config.exporter.console.operators),
+        loopback=is_loopback(host),
+    )
+    db = Database(config.database.url, connect_timeout=5, pool_size=2)
+    return Console(config, db, guard, metrics_path)
+
+
 class ExporterServer:
     """The exporter, bound to its address at construction; ``start`` serves in threads."""
 
@@ -64,6 +79,7 @@ class ExporterServer:
         address = listen_address or config.exporter.listen_address
         host, port = parse_listen_address(address)
         db = Database(config.database.url, connect_timeout=5, pool_size=2)
+        self._console = _console(config, settings, host, metrics_path)
         self._site = Site(
             scraper=Scraper(db, __version__),
             settings=settings,
@@ -71,6 +87,7 @@ class ExporterServer:
             limiter=RateLimiter(settings.rate_interval, settings.rate_burst),
             metrics_path=metrics_path,
             landing=_landing(metrics_path),
+            console=self._console,
         )
         try:
             self._listener = Listener((host, port), self._site)
@@ -114,6 +131,8 @@ class ExporterServer:
         self._listener.server_close()
         self._listener.close_connections()
         self._site.scraper.close()
+        if self._console is not None:
+            self._console.db.dispose()
 
 
 def run_exporter(

@@ -21,7 +21,7 @@ from runner.core.progress import RunProgress, run_progress
 from runner.core.states import FINAL, Status
 from runner.core.storage.db import Database
 from runner.core.storage.models import Job, Run
-from runner.core.wording import plural
+from runner.core.wording import duration, plural
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -103,7 +103,7 @@ def print_end(db: Database, run_id: int, secrets: list[str]) -> None:
         job = session.get(Job, run.job_id)
         assert job is not None
         reason = views.run_reason(session, run)
-        duration = views.run_duration(run)
+        took = views.run_duration(run)
     status = Status(run.status)
     head = f"{escape(job.name)}: run {run.number} {output.status_text(status)}"
     if reason:
@@ -111,8 +111,8 @@ def print_end(db: Database, run_id: int, secrets: list[str]) -> None:
     counts = f"{plural(run.records, 'record')}, {plural(run.rejects, 'reject')}"
     if job.max_rejects is not None:
         counts += f" (limit {job.max_rejects})"
-    if duration is not None:
-        counts += f" in {output.duration(duration)}"
+    if took is not None:
+        counts += f" in {duration(took)}"
     lines = [head, f"  {counts}"]
     if status in NEXT_STEP:
         lines.append(f"  {escape(NEXT_STEP[status].format(job=job.name))}")
@@ -197,7 +197,7 @@ def _per_second(rate: float) -> str:
 def _eta(remaining: int, per_second: float | None) -> str | None:
     if remaining <= 0 or not per_second or per_second <= 0:
         return None
-    return output.duration(remaining / per_second, coarse=remaining / per_second >= 60)
+    return duration(remaining / per_second, coarse=remaining / per_second >= 60)
 
 
 class _Rate:

@@ -11,12 +11,12 @@ from rich.table import Table
 from runner.cli import output
 from runner.cli.commands import EXIT_OK, open_database
 from runner.cli.listing import job_and_maybe_run, runner_up
-from runner.core import views
+from runner.core import documents, views
 from runner.core.config import Config
 from runner.core.definition import definition
 from runner.core.states import Status
 from runner.core.storage.models import Job, Run, Transition
-from runner.core.wording import plural
+from runner.core.wording import duration, plural
 
 
 def cmd_show(config: Config, args: argparse.Namespace) -> int:
@@ -29,11 +29,7 @@ def cmd_show(config: Config, args: argparse.Namespace) -> int:
         reason = views.run_reason(session, run) if run else None
     fields = definition(config.job(job.name), config.secrets())
     if args.output == "json":
-        run_fields = None if run is None else views.run_dict(run) | {"reason": reason}
-        next_run = job.next_run_at.isoformat() if job.next_run_at and up else None
-        document = {"job": fields, "next_run_at": next_run, "runner_up": up}
-        transitions = [views.row_dict(t) for t in moves]
-        output.print_json(document | {"run": run_fields, "transitions": transitions})
+        output.print_json(documents.general(fields, job, run, reason, moves, up))
         return EXIT_OK
     _definition_table(fields, job, up)
     if run is not None:
@@ -68,7 +64,7 @@ def _limits(max_rejects: int | None, max_seconds: float | None) -> str:
     rejects = (
         "no reject limit" if max_rejects is None else f"at most {plural(max_rejects, 'reject')}"
     )
-    took = "no time limit" if max_seconds is None else f"at most {output.duration(max_seconds)}"
+    took = "no time limit" if max_seconds is None else f"at most {duration(max_seconds)}"
     return f"{rejects}; {took}"
 
 
@@ -78,7 +74,7 @@ def _run_table(run: Run, reason: str | None, job: Job) -> None:
         "reason": escape(reason) if reason else None,
         "started": output.when(run.started_at) if run.started_at else "not yet",
         "ended": output.when(run.ended_at) if run.ended_at else None,
-        "duration": output.duration(views.run_duration(run)),
+        "duration": duration(views.run_duration(run)),
         "records": f"{run.records:,}",
         "rejects": f"{run.rejects:,}{limit}",
         "attempt": f"{run.attempt}" + (f" on runner {run.claimed_by}" if run.claimed_by else ""),

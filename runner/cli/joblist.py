@@ -17,8 +17,9 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
-from runner.cli.output import duration, relative, status_text, when
+from runner.cli.output import status_text, when
 from runner.core.views import JobRow
+from runner.core.wording import duration, relative
 
 Cell = Callable[[JobRow, int], str]
 # How much the time columns say: local time and how long ago, plus the run's duration;

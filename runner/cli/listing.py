@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from runner.cli import output
 from runner.cli.commands import EXIT_OK, open_database
 from runner.cli.joblist import jobs_table
-from runner.core import catalog, control, presence, views
+from runner.core import catalog, control, documents, views
 from runner.core.clock import utcnow
 from runner.core.config import Config
 from runner.core.storage.db import Database
@@ -50,4 +50,4 @@ def job_and_maybe_run(db: Database, name: str, number: int | None) -> tuple[Job,
 
 def runner_up(session: Session, config: Config) -> bool:
     """Whether any runner wrote a heartbeat lately (else no run will start)."""
-    return presence.runners_up(session, utcnow(), config.runner.stale_after_seconds) > 0
+    return documents.runner_up(session, config, utcnow())

@@ -9,8 +9,8 @@ from runner.cli import output
 from runner.cli.commands import EXIT_OK, EXIT_USAGE, open_database
 from runner.cli.listing import job_and_run
 from runner.core import views
-from runner.core.config import Config, ImportJob
-from runner.core.rejects_csv import source_layout, write_rejects
+from runner.core.config import Config
+from runner.core.rejects_csv import config_encoding, source_layout, write_rejects
 from runner.core.wording import plural
 
 FORMAT_HELP = (
@@ -42,7 +42,7 @@ def cmd_rejects(config: Config, args: argparse.Namespace) -> int:
         output.errors.print(f"no rejects in run {run.number}", markup=False)
     if args.format == "csv":
         # The records as read, under the import's header: fix them and import them again.
-        layout = source_layout(run.checkpoint, _source_encoding(config, args.job))
+        layout = source_layout(run.checkpoint, config_encoding(config, args.job))
         write_rejects(sys.stdout.buffer, layout, rows)
         sys.stdout.buffer.flush()
     elif rows:
@@ -52,12 +52,3 @@ def cmd_rejects(config: Config, args: argparse.Namespace) -> int:
             [[r.line, r.field, r.reason, r.message, r.record] for r in rows],
         )
     return EXIT_OK
-
-
-def _source_encoding(config: Config, name: str) -> str:
-    """The encoding of the job's source file in the config (for runs that did not save it)."""
-    try:
-        job = config.job(name)
-    except KeyError:
-        return "utf-8"
-    return job.source.encoding if isinstance(job, ImportJob) else "utf-8"

@@ -5,10 +5,14 @@ next checkpoint. A run no runner holds (a start or a resume nobody has picked up
 at once: pausing it leaves it ``paused``, canceling it leaves it ``canceled``, through the
 same legal transitions, with the journal saying no runner held it. Each request is one
 transaction, run again if the database aborts it as a deadlock (runner.core.locks).
+
+The CLI's requests are stored with cause ``user``; the console's name their user
+(``user:alice``, or ``user:web`` without basic auth) through ``actor``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 
@@ -44,50 +48,82 @@ CANCEL_TARGETS = {
 UNHELD_ENDS = {Status.PAUSING: Status.PAUSED, Status.CANCELING: Status.CANCELED}
 
 
-def start(db: Database, name: str, now: datetime) -> tuple[Run, bool]:
+def start(db: Database, name: str, now: datetime, actor: str | None = None) -> tuple[Run, bool]:
     """Start the job: resume its paused or server-stopped run, or create a new run.
 
     Returns the run and whether it was resumed.
     """
-    return locks.retrying(db, partial(_start, name=name, now=now))
+    return locks.retrying(db, partial(_start, name=name, now=now, actor=actor))
 
 
-def _start(session: Session, name: str, now: datetime) -> tuple[Run, bool]:
+def _start(session: Session, name: str, now: datetime, actor: str | None) -> tuple[Run, bool]:
     job = _job(session, name)
     latest = lifecycle.lock_job(session, job)
     if latest is not None and Status(latest.status) in RESTARTABLE:
-        return _move(session, job, latest, Status.RUNNING, "resume", now), True
+        return _move(session, job, latest, Status.RUNNING, "resume", now, actor), True
     if latest is not None and Status(latest.status) not in FINAL:
         raise Refused(_refusal(job, latest, "start", "it already has an active run"))
-    run = lifecycle.create_run(session, job, cause=Cause.USER, now=now, reason="jobmon start")
+    run = lifecycle.create_run(
+        session, job, cause=Cause.USER, now=now, reason="jobmon start", actor=actor
+    )
     assert run is not None
     return run, False
 
 
-def pause(db: Database, name: str, now: datetime) -> Run:
+def pause(db: Database, name: str, now: datetime, actor: str | None = None) -> Run:
     """Ask the job's running run to pause at its next checkpoint."""
-    return _request(db, name, "pause", now, PAUSE_TARGETS)
+    return _request(db, name, "pause", now, PAUSE_TARGETS, actor)
 
 
-def resume(db: Database, name: str, now: datetime) -> Run:
+def resume(db: Database, name: str, now: datetime, actor: str | None = None) -> Run:
     """Resume a paused run, or restart a server-stopped one, from its last checkpoint."""
-    return _request(db, name, "resume", now, RESUME_TARGETS)
+    return _request(db, name, "resume", now, RESUME_TARGETS, actor)
 
 
-def cancel(db: Database, name: str, now: datetime) -> Run:
+def cancel(db: Database, name: str, now: datetime, actor: str | None = None) -> Run:
     """Cancel the job's latest run: at once if no runner holds it, else at its checkpoint."""
-    return _request(db, name, "cancel", now, CANCEL_TARGETS)
+    return _request(db, name, "cancel", now, CANCEL_TARGETS, actor)
+
+
+VERBS: dict[str, Callable[[Database, str, datetime, str | None], Run]] = {
+    "start": lambda db, job, now, actor: start(db, job, now, actor)[0],
+    "pause": pause,
+    "resume": resume,
+    "cancel": cancel,
+}
+
+
+def request(db: Database, job: str, verb: str, now: datetime, actor: str) -> Run:
+    """A console user's request (``verb``: start, pause, resume or cancel); the run it moved.
+
+    Stored with cause ``user:<actor>``; raises :class:`Refused` or :class:`UnknownJob` as
+    the CLI's requests do, and ValueError for another verb.
+    """
+    act = VERBS.get(verb)
+    if act is None:
+        raise ValueError(f"unknown request {verb!r}: use one of {', '.join(VERBS)}")
+    return act(db, job, now, actor)
 
 
 def _request(
-    db: Database, name: str, verb: str, now: datetime, targets: dict[Status, Status]
+    db: Database,
+    name: str,
+    verb: str,
+    now: datetime,
+    targets: dict[Status, Status],
+    actor: str | None,
 ) -> Run:
-    work = partial(_apply, name=name, verb=verb, now=now, targets=targets)
+    work = partial(_apply, name=name, verb=verb, now=now, targets=targets, actor=actor)
     return locks.retrying(db, work)
 
 
 def _apply(
-    session: Session, name: str, verb: str, now: datetime, targets: dict[Status, Status]
+    session: Session,
+    name: str,
+    verb: str,
+    now: datetime,
+    targets: dict[Status, Status],
+    actor: str | None,
 ) -> Run:
     job = _job(session, name)
     latest = lifecycle.lock_job(session, job)
@@ -96,10 +132,10 @@ def _apply(
     target = targets.get(Status(latest.status))
     if target is None:
         raise Refused(_refusal(job, latest, verb))
-    run = _move(session, job, latest, target, verb, now)
+    run = _move(session, job, latest, target, verb, now, actor)
     end = UNHELD_ENDS.get(target)
     if end is not None and run.claimed_by is None:
-        run = _move(session, job, run, end, verb, now, "no runner held the run")
+        run = _move(session, job, run, end, verb, now, actor, "no runner held the run")
     return run
 
 
@@ -110,12 +146,13 @@ def _move(
     target: Status,
     verb: str,
     now: datetime,
+    actor: str | None,
     why: str | None = None,
 ) -> Run:
     reason = f"jobmon {verb}" + (f": {why}" if why else "")
     try:
         return lifecycle.transition(
-            session, run.id, target, cause=Cause.USER, now=now, reason=reason
+            session, run.id, target, cause=Cause.USER, now=now, reason=reason, actor=actor
         )
     except TransitionError as exc:
         raise Refused(_refusal(job, run, verb, f"it changed meanwhile ({exc})")) from None

@@ -18,7 +18,7 @@ from sqlalchemy.sql import Executable
 
 from runner.core import locks, totals
 from runner.core.fencing import Fence
-from runner.core.states import ACTIVE, FINAL, Cause, Level, Status, is_legal
+from runner.core.states import ACTIVE, FINAL, Cause, Level, Status, caused_by, is_legal
 from runner.core.storage.models import Job, JournalEntry, Run, Transition, job_totals
 
 
@@ -41,11 +41,13 @@ def transition(
     reason: str | None = None,
     fence: Fence | None = None,
     claim_by: str | None = None,
+    actor: str | None = None,
 ) -> Run:
     """Move a run to ``target`` or raise :class:`TransitionError`; returns the updated run.
 
     ``fence`` makes the move conditional on the runner's claim; ``claim_by`` takes a new
-    claim (a runner starting the run), bumping the attempt number.
+    claim (a runner starting the run), bumping the attempt number; ``actor`` names the
+    console user who asked (stored as cause ``user:<actor>``).
     """
     # The job's turn, then the run (see runner.core.locks): a second request waits here,
     # then sees the first one's outcome. (Left to the UPDATE, MariaDB may search the status
@@ -64,7 +66,7 @@ def transition(
     result = execute_dml(session, update(Run).where(*where).values(values))
     if result.rowcount != 1:
         _raise_lost(session, run_id, target, fence)
-    _record(session, run, current, target, cause, reason, now)
+    _record(session, run, current, target, caused_by(cause, actor), reason, now)
     session.refresh(run)
     return run
 
@@ -114,11 +116,11 @@ def _record(
     run: Run,
     current: Status,
     target: Status,
-    cause: Cause,
+    cause: str,
     reason: str | None,
     now: datetime,
 ) -> None:
-    text = f"Status changed from {current.label} to {target.label} by {cause.value}"
+    text = f"Status changed from {current.label} to {target.label} by {cause}"
     _add_transition(session, run.id, current, target, cause, reason, now, text)
     start = run.started_at or now
     duration = max(0.0, (now - start).total_seconds()) if target in FINAL else None
@@ -137,7 +139,7 @@ def _add_transition(
     run_id: int,
     current: Status | None,
     target: Status,
-    cause: Cause,
+    cause: str,
     reason: str | None,
     now: datetime,
     text: str,
@@ -149,7 +151,7 @@ def _add_transition(
             at=now,
             from_status=current.value if current is not None else None,
             to_status=target.value,
-            cause=cause.value,
+            cause=cause,
             reason=reason,
         )
     )
@@ -177,6 +179,7 @@ def create_run(
     now: datetime,
     fire_key: str | None = None,
     reason: str | None = None,
+    actor: str | None = None,
 ) -> Run | None:
     """Create a run in ``editing``; None if this (job, fire time) already has one."""
     # Creators of a job's runs take the job's turn like every writer (runner.core.locks):
@@ -190,8 +193,9 @@ def create_run(
         .where(Job.id == job.id)
         .values(latest_run_id=run_id, status=Status.EDITING.value)
     )
-    text = f"Run created by {cause.value}"
-    _add_transition(session, run_id, None, Status.EDITING, cause, reason, now, text)
+    who = caused_by(cause, actor)
+    text = f"Run created by {who}"
+    _add_transition(session, run_id, None, Status.EDITING, who, reason, now, text)
     counts = totals.transition_counts(Status.EDITING, None)
     counts["runs_total"] = 1
     totals.bump(session, job.id, counts)

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from runner.core.config import Config, ImportJob
 from runner.core.storage.db import Database
 from runner.core.storage.models import Reject, Run
 
@@ -52,6 +54,24 @@ def write_rejects_csv(db: Database, run_id: int, out: BinaryIO, *, encoding: str
         query = select(Reject).where(Reject.run_id == run_id).order_by(Reject.line, Reject.id)
         rejects = list(session.scalars(query))
         return write_rejects(out, source_layout(run.checkpoint, encoding), rejects)
+
+
+def config_encoding(config: Config, name: str) -> str:
+    """The encoding of the job's source file in the config (for runs that did not save it)."""
+    try:
+        job = config.job(name)
+    except KeyError:
+        return "utf-8"
+    return job.source.encoding if isinstance(job, ImportJob) else "utf-8"
+
+
+def rejects_file(session: Session, config: Config, name: str, run: Run) -> bytes:
+    """The whole CSV of job ``name``'s ``run``: what ``jobmon rejects --format csv`` writes."""
+    query = select(Reject).where(Reject.run_id == run.id).order_by(Reject.line, Reject.id)
+    out = io.BytesIO()
+    layout = source_layout(run.checkpoint, config_encoding(config, name))
+    write_rejects(out, layout, list(session.scalars(query)))
+    return out.getvalue()
 
 
 def source_layout(checkpoint: str | None, encoding: str = "utf-8") -> Layout:

@@ -89,6 +89,17 @@ class Cause(StrEnum):
     REAPER = "reaper"
 
 
+# Longest cause stored with a transition: ``user:`` and a console user's name.
+CAUSE_LENGTH = 140
+
+
+def caused_by(cause: Cause, actor: str | None = None) -> str:
+    """The cause stored with a transition: ``user:alice`` for a named actor, else the cause."""
+    if actor is None:
+        return cause.value
+    return f"{cause.value}:{actor}"[:CAUSE_LENGTH]
+
+
 class Level(StrEnum):
     """Journal message levels."""
 

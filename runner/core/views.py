@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import LargeBinary, select
 from sqlalchemy.orm import Session
 
 from runner.core.states import Status
@@ -49,10 +49,11 @@ def job_list(session: Session, runner_up: bool) -> list[JobRow]:
         .where(Job.defined.is_(True))
         .order_by(Job.name)
     )
-    return [_job_row(job, run, runner_up) for job, run in session.execute(query)]
+    return [job_row(job, run, runner_up) for job, run in session.execute(query)]
 
 
-def _job_row(job: Job, run: Run | None, runner_up: bool) -> JobRow:
+def job_row(job: Job, run: Run | None, runner_up: bool) -> JobRow:
+    """The job list line of ``job`` and its latest run."""
     return JobRow(
         name=job.name,
         kind=job.kind,
@@ -159,8 +160,9 @@ def row_dict(row: JournalEntry | Reject | Transition) -> dict[str, Any]:
     A reject's bytes as read are left out: they are for the CSV of the rejects, and its
     ``record`` holds the same text.
     """
-    values = {c.key: getattr(row, c.key) for c in row.__table__.columns}
-    return _jsonable({k: v for k, v in values.items() if not isinstance(v, bytes)})
+    # By column type, not value: every reject has the same keys, with bytes or without.
+    columns = [c for c in row.__table__.columns if not isinstance(c.type, LargeBinary)]
+    return _jsonable({c.key: getattr(row, c.key) for c in columns})
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:

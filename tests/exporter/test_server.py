@@ -79,9 +79,13 @@ def client_context(pki: PKI, cert: bool = True, rogue: bool = False) -> ssl.SSLC
     return context
 
 
-def test_landing_page_links_the_metrics(jobmon_config: Config, start_exporter: Start) -> None:
+def test_landing_page_is_the_console_which_links_the_metrics(
+    jobmon_config: Config, start_exporter: Start
+) -> None:
     server = start_exporter(jobmon_config)
-    status, headers, body = fetch(server, "/")
+    status, headers, _ = fetch(server, "/")
+    assert (status, headers["Location"]) == (302, "/jobs")
+    status, headers, body = fetch(server, "/jobs")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert b'href="/metrics"' in body
 
@@ -163,7 +167,7 @@ def test_basic_auth_refuses_wrong_credentials(
     auth_server: ExporterServer, headers: dict[str, str]
 ) -> None:
     status, response, body = fetch(auth_server, headers=headers)
-    assert status == 401 and response["WWW-Authenticate"] == "Basic"
+    assert status == 401 and response["WWW-Authenticate"] == 'Basic realm="jobmon"'
     assert response["X-Frame-Options"] == "deny" and b"jobmon_" not in body
 
 

@@ -56,3 +56,20 @@ def test_upgrade_numbers_the_runs_of_each_job_in_creation_order(db: Database) ->
     with db.engine.connect() as conn:
         numbers = conn.execute(sa.text("SELECT id, number FROM runs ORDER BY id")).all()
     assert [tuple(n) for n in numbers] == [(10, 1), (11, 1), (12, 2), (13, 3), (14, 2)]
+
+
+def test_downgrade_from_named_causes_keeps_user(db: Database) -> None:
+    from alembic import command
+
+    from runner.core import control
+    from runner.core.storage.migrate import _config
+    from tests.runner.support import T0, add_jobs
+
+    add_jobs(db, "job")
+    control.request(db, "job", "start", T0, "a-user-with-a-long-name")
+    with db.engine.begin() as conn:
+        command.downgrade(_config(conn), "0003")
+    with db.engine.connect() as conn:
+        causes = conn.execute(sa.text("SELECT cause FROM transitions")).scalars().all()
+    assert causes == ["user"]
+    assert upgrade(db) == head_revision()

@@ -7,12 +7,21 @@ from pydantic import Field
 from runner.core.config.fields import Strict
 
 
+class ConsoleConfig(Strict):
+    """The web console the exporter serves beside ``/metrics``."""
+
+    enabled: bool = True
+    # Basic-auth users who may start, pause, resume and cancel runs from the console.
+    operators: list[str] = Field(default_factory=list)
+
+
 class ExporterConfig(Strict):
     """The Prometheus exporter's listen address and exporter-toolkit web config."""
 
     listen_address: str = "127.0.0.1:9736"
     web_config_file: str | None = None
     metrics_path: str = "/metrics"
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)
 
 
 class RetentionConfig(Strict):

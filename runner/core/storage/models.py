@@ -26,7 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from runner.core.metrics import DURATION_BUCKETS
-from runner.core.states import Level, RejectReason, Status
+from runner.core.states import CAUSE_LENGTH, Level, RejectReason, Status
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -130,7 +130,7 @@ class Transition(Base):
     at: Mapped[datetime]
     from_status: Mapped[str | None] = mapped_column(status_column())
     to_status: Mapped[str] = mapped_column(status_column())
-    cause: Mapped[str] = mapped_column(String(16))
+    cause: Mapped[str] = mapped_column(String(CAUSE_LENGTH))
     reason: Mapped[str | None] = mapped_column(Text)
 
 
