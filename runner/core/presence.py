@@ -4,10 +4,12 @@ fresh ones. A runner that stops cleanly removes its row; a crashed one's row goe
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from runner.core import locks
 from runner.core.lifecycle import execute_dml
 from runner.core.storage.db import Database
 from runner.core.storage.models import RunnerRow
@@ -17,14 +19,23 @@ FORGET_AFTER = timedelta(days=1)
 
 
 def beat(db: Database, runner_id: str, now: datetime) -> None:
-    """Record that ``runner_id`` is up (its own short transaction; no job lock)."""
-    with db.write() as session:
-        query = update(RunnerRow).where(RunnerRow.id == runner_id).values(heartbeat_at=now)
-        if execute_dml(session, query).rowcount == 0:
-            session.execute(
-                insert(RunnerRow).values(id=runner_id, started_at=now, heartbeat_at=now)
-            )
-        session.execute(delete(RunnerRow).where(RunnerRow.heartbeat_at < now - FORGET_AFTER))
+    """Record that ``runner_id`` is up, then forget runners gone a day.
+
+    Two short transactions, each retried on a conflict, and neither holds a job's lock: runners
+    beating at the same moment never wait on each other's row while holding their own.
+    """
+    locks.retrying(db, partial(_touch, runner_id=runner_id, now=now))
+    locks.retrying(db, partial(_forget, before=now - FORGET_AFTER))
+
+
+def _touch(session: Session, runner_id: str, now: datetime) -> None:
+    query = update(RunnerRow).where(RunnerRow.id == runner_id).values(heartbeat_at=now)
+    if execute_dml(session, query).rowcount == 0:
+        session.execute(insert(RunnerRow).values(id=runner_id, started_at=now, heartbeat_at=now))
+
+
+def _forget(session: Session, before: datetime) -> None:
+    session.execute(delete(RunnerRow).where(RunnerRow.heartbeat_at < before))
 
 
 def depart(db: Database, runner_id: str) -> None:
