@@ -115,6 +115,9 @@ def test_rules_alert_has_severity_and_annotations(alert: str) -> None:
         assert "{{ $labels.job_name }}" in annotations["summary"]
         assert "{{ $labels.job_name }}" in annotations["description"]
         assert "status" in annotations["description"]
+        assert "{{ $labels.job_name }}" in annotations["console_url"]
+    else:  # the console is served by the exporter and reads the same database
+        assert "console_url" not in annotations
 
 
 @pytest.mark.parametrize("alert", ALERTS)
