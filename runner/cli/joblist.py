@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
@@ -31,7 +31,7 @@ FULL, COMPACT, NARROW = 0, 1, 2
 class Column:
     header: str
     cell: Cell
-    justify: str = "left"
+    justify: JustifyMethod = "left"
     # Columns with a priority are dropped when the table does not fit, lowest first.
     priority: int | None = None
 
@@ -118,7 +118,7 @@ def _table(columns: Sequence[Column], rows: Sequence[JobRow], level: int) -> Tab
         name_column = column.header == "job"
         table.add_column(
             column.header,
-            justify=column.justify,  # type: ignore[arg-type]  # rich's JustifyMethod literal
+            justify=column.justify,
             # Only the name may give up width (rich narrows wrappable columns first); a
             # name is one word, so it is cut with an ellipsis rather than wrapped.
             no_wrap=not name_column,

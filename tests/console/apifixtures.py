@@ -8,18 +8,15 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest.mock import patch
 from urllib.parse import urlsplit
 
-import pytest
 import yaml
 
 from exporter.server import ExporterServer
-from runner import cli
-from runner.cli import commands
 from runner.core.config import load
 from runner.core.storage.db import Database
 from runner.executor import worker
+from tests.e2e.procs import jobmon
 from tests.exporter.conftest import bcrypt_hash
 from tests.runner.support import EXAMPLE_JOBS, Ticker
 
@@ -57,25 +54,11 @@ def seed(path: Path) -> None:
         db.dispose()
 
 
-def cli_json(path: Path, capsys: pytest.CaptureFixture[str], *args: str) -> Any:
-    """What ``jobmon ARGS --output json`` prints, parsed."""
-    opened: list[Database] = []
-
-    class Recorded(Database):
-        """The command's database, closed after it (a process would just exit)."""
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            opened.append(self)
-
-    capsys.readouterr()
-    try:
-        with patch.object(commands, "Database", Recorded):
-            assert cli.main(["--config", str(path), *args, "--output", "json"]) == 0
-    finally:
-        for db in opened:
-            db.dispose()
-    return json.loads(capsys.readouterr().out)
+def cli_json(path: Path, *args: str) -> Any:
+    """What ``jobmon ARGS --output json`` prints, parsed (the CLI run as a user runs it)."""
+    done = jobmon(path, *args, "--output", "json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
 
 
 @dataclass

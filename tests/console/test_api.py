@@ -103,7 +103,7 @@ def _job_id(db: Database, name: str) -> int:
 def test_jobs_is_the_cli_job_list(api: Client, config_path: Path, capsys: Capsys) -> None:
     reply = api.get("jobs")
     assert reply.status == 200
-    expected = cli_json(config_path, capsys, "jobs")
+    expected = cli_json(config_path, "jobs")
     assert reply.data == expected
     assert len(expected) == 7
     assert (reply.headers["X-Total"], reply.headers["X-Total-Pages"]) == ("7", "1")
@@ -112,7 +112,7 @@ def test_jobs_is_the_cli_job_list(api: Client, config_path: Path, capsys: Capsys
 
 
 def test_jobs_pages_filters_and_links(api: Client, config_path: Path, capsys: Capsys) -> None:
-    everything = cli_json(config_path, capsys, "jobs")
+    everything = cli_json(config_path, "jobs")
     reply = api.get("jobs?per_page=2&page=2")
     assert reply.data == everything[2:4]
     assert (reply.headers["X-Total"], reply.headers["X-Total-Pages"]) == ("7", "4")
@@ -135,19 +135,19 @@ def test_jobs_pages_filters_and_links(api: Client, config_path: Path, capsys: Ca
 def test_job_is_cli_show(api: Client, config_path: Path, capsys: Capsys, name: str) -> None:
     reply = api.get(f"jobs/{name}")
     assert reply.status == 200
-    assert reply.data == cli_json(config_path, capsys, "show", name)
+    assert reply.data == cli_json(config_path, "show", name)
 
 
 def test_job_older_run_is_cli_show_run(api: Client, config_path: Path, capsys: Capsys) -> None:
     document = api.get("jobs/ok?run=1").data
-    assert document == cli_json(config_path, capsys, "show", "ok", "--run", "1")
+    assert document == cli_json(config_path, "show", "ok", "--run", "1")
     assert document["run"]["number"] == 1
     assert {t["cause"] for t in document["transitions"]} == {"user", "runner"}
 
 
 def test_runs_newest_first(api: Client, config_path: Path, capsys: Capsys) -> None:
     reply = api.get("jobs/ok/runs")
-    shown = [cli_json(config_path, capsys, "show", "ok", "--run", n)["run"] for n in ("2", "1")]
+    shown = [cli_json(config_path, "show", "ok", "--run", n)["run"] for n in ("2", "1")]
     assert reply.data == [{k: v for k, v in run.items() if k != "reason"} for run in shown]
     assert reply.headers["X-Total"] == "2"
     assert api.get("jobs/never/runs").data == []
@@ -156,10 +156,10 @@ def test_runs_newest_first(api: Client, config_path: Path, capsys: Capsys) -> No
 
 
 def test_journal_is_cli_journal(api: Client, config_path: Path, capsys: Capsys) -> None:
-    lines = cli_json(config_path, capsys, "journal", "failing")
+    lines = cli_json(config_path, "journal", "failing")
     assert api.get("jobs/failing/journal").data == lines
     assert api.get("jobs/ok/journal?run=1").data == cli_json(
-        config_path, capsys, "journal", "ok", "--run", "1"
+        config_path, "journal", "ok", "--run", "1"
     )
     errors = api.get("jobs/failing/journal?level=error").data
     assert errors == [line for line in lines if line["level"] == "error"] != []
@@ -169,7 +169,7 @@ def test_journal_is_cli_journal(api: Client, config_path: Path, capsys: Capsys) 
 
 
 def test_rejects_are_cli_rejects(api: Client, config_path: Path, capsys: Capsys) -> None:
-    rejects = cli_json(config_path, capsys, "rejects", "too-many")
+    rejects = cli_json(config_path, "rejects", "too-many")
     reply = api.get("jobs/too-many/rejects")
     assert reply.data == rejects != []
     assert all("raw" not in reject for reject in reply.data)
