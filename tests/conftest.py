@@ -6,6 +6,7 @@ migrates them once, and empties the tables before each test; SQLite gets a fresh
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -234,6 +235,16 @@ def db(db_url: str) -> Iterator[Database]:
     database = Database(db_url)
     yield database
     database.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _keep_logging() -> Iterator[None]:
+    """The CLI's ``main`` sets up the root logger for a process; give pytest's back after."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture

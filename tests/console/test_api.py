@@ -5,7 +5,6 @@ Every document is compared with what ``jobmon ... --output json`` prints for the
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,16 +34,6 @@ from tests.console.apifixtures import (
 )
 
 Capsys = pytest.CaptureFixture[str]
-
-
-@pytest.fixture(autouse=True)
-def _keep_logging() -> Iterator[None]:
-    """The CLI's ``main`` sets up the root logger for a process; give pytest's back."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture

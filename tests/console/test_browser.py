@@ -12,7 +12,6 @@ Locally a missing chromium skips these tests; in CI (``CI=true``) it fails them.
 from __future__ import annotations
 
 import io
-import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -91,16 +90,6 @@ def open_page(chromium: Browser) -> Iterator[OpenPage]:
     yield open_
     for context in contexts:
         context.close()
-
-
-@pytest.fixture(autouse=True)
-def _keep_logging() -> Iterator[None]:
-    """The CLI's ``main`` sets up the root logger for a process; give pytest's back."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def badge_text(status: Status) -> str:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import html
 import io
-import logging
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -54,16 +52,6 @@ PAGES = (
     "/jobs/never/rejects",
     "/jobs/busy",
 )
-
-
-@pytest.fixture(autouse=True)
-def _keep_logging() -> Iterator[None]:
-    """The CLI's ``main`` sets up the root logger for a process; give pytest's back."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def rows(answer: Answer, kind: str) -> list[str]:

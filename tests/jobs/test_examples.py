@@ -4,9 +4,7 @@ export jobs of config.example.yaml run as they are."""
 from __future__ import annotations
 
 import csv
-import logging
 from codecs import BOM_UTF8
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +19,6 @@ from runner.core.storage.migrate import upgrade
 from tests.jobs.conftest import Env
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def _keep_logging() -> Iterator[None]:
-    """``cli.main`` logs to the stderr of its test; give pytest's handlers back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def test_examples_csv_matches_its_generator() -> None:

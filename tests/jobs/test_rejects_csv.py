@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,16 +51,6 @@ LATIN1_FIXES = {
     b'"1,5",': b"1.5,",
     b"1,Dup,3,": b"8,Dup,3,",
 }
-
-
-@pytest.fixture(autouse=True)
-def _keep_logging() -> Iterator[None]:
-    """``main`` sets up the root logger for a process; give pytest's back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture(params=["chosen", "process"])

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +22,6 @@ from runner.executor import worker
 from tests.runner.support import EXAMPLE_JOBS, Ticker
 
 SECRET = "s3cretpw"
-
-
-@pytest.fixture(autouse=True)
-def _keep_logging() -> Iterator[None]:
-    """``main`` sets up the root logger for a process; give pytest's back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def write_config(path: Path, url: str, jobs: list[dict[str, Any]]) -> Path:
