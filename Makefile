@@ -1,5 +1,5 @@
 # The two commands of README.md: `make run` and `make test`.
-.PHONY: run test test-long lint setup setup-test
+.PHONY: run test test-long lint setup setup-test mixin
 
 setup:
 	scripts/setup
@@ -11,9 +11,10 @@ run: setup
 	.venv/bin/jobmon --config config.example.yaml run
 
 lint:
-	.venv/bin/ruff check runner exporter tests bench
-	.venv/bin/ruff format --check runner exporter tests bench
+	.venv/bin/ruff check runner exporter tests bench mixin
+	.venv/bin/ruff format --check runner exporter tests bench mixin
 	.venv/bin/mypy
+	.venv/bin/mypy mixin/render.py
 	.venv/bin/lint-imports --no-cache
 
 # Three workers taking work from each other when idle: the minutes-long proofs (a 3-minute
@@ -25,3 +26,8 @@ test: setup-test lint
 # Only the minutes-long proofs.
 test-long: setup-test
 	.venv/bin/pytest -m long
+
+# Alert and recording rules, dashboards and the PrometheusRule, rendered from mixin/ (the one
+# source; a test fails when the committed files differ from what this writes).
+mixin: setup-test
+	.venv/bin/python mixin/render.py

@@ -1,4 +1,5 @@
-"""The monitoring assets under test (alert rules, runbook, dashboards) and helpers to read them."""
+"""The monitoring assets under test (alert and recording rules, runbook, dashboards, all
+rendered from the mixin) and helpers to read them."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.spec import METRIC_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "alerts" / "jobmon.rules.yml"
+RECORDING = ROOT / "alerts" / "jobmon.recording.yml"
 RULE_TESTS = sorted((ROOT / "alerts" / "tests").glob("*.yml"))
 RUNBOOK = ROOT / "alerts" / "runbook.md"
 DASHBOARDS = {
@@ -31,7 +33,9 @@ SERIES_NAMES = SPEC_METRICS | {
 }
 _METRIC_TOKEN = re.compile(r"\bjobmon_[A-Za-z0-9_:]*")
 _GRAFANA_INTERVALS = re.compile(r"\$(__rate_interval|__interval|__range)\b")
-_VARIABLE = re.compile(r"\$\{[^}]+\}|\$[A-Za-z_]\w*")
+_VARIABLE = re.compile(r"\$\{(\w+)[^}]*\}|\$([A-Za-z_]\w*)")
+# Every vector selector of jobmon's series (raw or recorded) and of up, with its matchers.
+_SELECTOR = re.compile(r"(?<![\w:])((?:[a-z_]+:)?jobmon_[a-z_]+(?::[a-z0-9_]+)?|up)\b(\{[^}]*\})?")
 
 
 def load_yaml(path: Path) -> Any:
@@ -43,6 +47,17 @@ def alert_rules() -> list[dict[str, Any]]:
     """Every alerting rule of the rules file, in file order."""
     groups = load_yaml(RULES)["groups"]
     return [rule for group in groups for rule in group["rules"] if "alert" in rule]
+
+
+def recording_rules() -> list[dict[str, Any]]:
+    """Every recording rule, in file order."""
+    groups = load_yaml(RECORDING)["groups"]
+    return [rule for group in groups for rule in group["rules"]]
+
+
+def selectors(expr: str) -> list[tuple[str, str]]:
+    """(series name, matchers in braces or "") of every vector selector in ``expr``."""
+    return [(m.group(1), m.group(2) or "") for m in _SELECTOR.finditer(expr)]
 
 
 def metric_names(expr: str) -> set[str]:
@@ -78,9 +93,15 @@ def queries(board: dict[str, Any]) -> Iterator[tuple[str, str]]:
             yield f"{board['uid']} annotation {annotation['name']}", annotation["expr"]
 
 
-def concrete(expr: str, variable: str = "x", window: str = "1m") -> str:
-    """``expr`` as Prometheus sees it: Grafana's interval macros and variables filled in."""
-    return _VARIABLE.sub(variable, _GRAFANA_INTERVALS.sub(window, expr))
+def concrete(expr: str, values: dict[str, str] | None = None, window: str = "1m") -> str:
+    """``expr`` as Prometheus sees it: Grafana's interval macros and variables filled in, each
+    variable with its value in ``values`` (others with "x")."""
+    given = values or {}
+
+    def value(match: re.Match[str]) -> str:
+        return given.get(match.group(1) or match.group(2), "x")
+
+    return _VARIABLE.sub(value, _GRAFANA_INTERVALS.sub(window, expr))
 
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

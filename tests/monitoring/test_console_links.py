@@ -27,12 +27,13 @@ ALERT_TABS = {
     "JobmonJobOverdue": "",
     "JobmonJobWaitingForRunner": "",
     "JobmonJobRejectsNearLimit": "rejects",
+    "JobmonJobSlowerThanUsual": "",
 }
 # Alerts about the exporter itself (down, or its database) name no job.
 JOB_ALERTS = [r["alert"] for r in alert_rules() if "job_name" in r["annotations"]["summary"]]
 VARIABLE = "${console_url}"
 # How a link names the job: a table row's field, a series' label, the job dashboard's variable.
-JOB_REFERENCES = ("${__data.fields.job_name}", "${__field.labels.job_name}", "${job}")
+JOB_REFERENCES = ("${__data.fields.job_name}", "${__field.labels.job_name}", "${job_name}")
 CONSOLE_LINK = re.compile(r"\$\{console_url\}/jobs/(?P<job>\$\{[^}]+\})(?:/(?P<tab>[a-z]+))?$")
 # Where the tests' job is called "too-many": it has runs, a journal and rejects.
 SHOWN_JOB = "too-many"
@@ -133,7 +134,7 @@ def test_console_links_job_dashboard_opens_every_tab_and_every_panel() -> None:
     board = dashboard("jobmon-job")
     tops = _console_urls(board["links"])
     assert tops == [f"{VARIABLE}/jobs"] + [
-        f"{VARIABLE}/jobs/${{job}}" + (f"/{tab}" if tab else "") for tab in ("", *TABS)
+        f"{VARIABLE}/jobs/${{job_name}}" + (f"/{tab}" if tab else "") for tab in ("", *TABS)
     ]
     for panel in panels(board):
         assert _job_tabs(panel), f"{panel['title']}: no link to the job in the console"

@@ -18,12 +18,16 @@ from tests.monitoring.assets import (
     metric_names,
     panels,
     queries,
+    recording_rules,
     run,
+    selectors,
 )
 
 UIDS = sorted(DASHBOARDS)
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 STATUS_TEXTS = {s.value: f"{s.icon} {s.label}" for s in Status}
+SELECTOR = 'job="jobmon"'  # the mixin's default jobmonSelector
+RECORDED = {rule["record"].split(":", 1)[1] for rule in recording_rules()}
 
 
 def _variables(board: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -99,47 +103,80 @@ def test_dashboard_every_panel_has_a_query_and_a_description(uid: str) -> None:
 
 
 @pytest.mark.parametrize("uid", UIDS)
-def test_dashboard_job_variable_lists_jobs_from_job_info(uid: str) -> None:
-    job = _variables(dashboard(uid))["job"]
-    assert job["type"] == "query"
-    assert job["definition"] == "label_values(jobmon_job_info, job_name)"
-    assert job["query"]["query"] == job["definition"]
+def test_dashboard_variables_pick_a_deployment_its_instances_and_jobs(uid: str) -> None:
+    variables = _variables(dashboard(uid))
+    assert list(variables) == ["datasource", "job", "instance", "job_name", "console_url"]
+    definitions = {
+        "job": f"label_values(jobmon_build_info{{{SELECTOR}}}, job)",
+        "instance": f'label_values(jobmon_build_info{{{SELECTOR}, job="$job"}}, instance)',
+        "job_name": (
+            f'label_values(jobmon_job_info{{{SELECTOR}, job="$job", instance=~"$instance"}}, '
+            "job_name)"
+        ),
+    }
+    for name, definition in definitions.items():
+        variable = variables[name]
+        assert variable["type"] == "query"
+        assert variable["definition"] == variable["query"]["query"] == definition
+    assert variables["instance"]["multi"] and variables["instance"]["allValue"] == ".+"
+
+
+@pytest.mark.parametrize("uid", UIDS)
+def test_dashboard_every_query_carries_the_selector_and_the_deployment(uid: str) -> None:
+    for where, expr in queries(dashboard(uid)):
+        found = selectors(expr)
+        assert found, where
+        for name, matchers in found:
+            for matcher in (SELECTOR, 'job="$job"', 'instance=~"$instance"'):
+                assert matcher in matchers, f"{where}: {name}{matchers} lacks {matcher}"
 
 
 def test_dashboard_job_view_is_for_one_job_at_a_time() -> None:
-    job = _variables(dashboard("jobmon-job"))["job"]
+    job = _variables(dashboard("jobmon-job"))["job_name"]
     assert not job["multi"] and not job["includeAll"]
     for where, expr in queries(dashboard("jobmon-job")):
-        if "jobmon_job" in expr:
-            assert 'job_name="$job"' in expr, where
+        for name, matchers in selectors(expr):
+            if name.startswith("jobmon_job") or ":" in name:
+                assert 'job_name="$job_name"' in matchers, where
+
+
+def test_dashboard_overview_narrows_per_job_panels_with_the_job_name_variable() -> None:
+    job = _variables(dashboard("jobmon-overview"))["job_name"]
+    assert job["multi"] and job["includeAll"] and job["allValue"] == ".+"
+    for where, expr in queries(dashboard("jobmon-overview")):
+        for name, matchers in selectors(expr):
+            if name.startswith("jobmon_job_"):
+                assert 'job_name=~"$job_name"' in matchers, where
 
 
 @pytest.mark.parametrize(
     ("uid", "other"), [("jobmon-overview", "jobmon-job"), ("jobmon-job", "jobmon-overview")]
 )
 def test_dashboard_links_to_the_other_dashboard(uid: str, other: str) -> None:
-    urls = [link["url"] for link in dashboard(uid)["links"] if link["type"] == "link"]
-    assert any(url.startswith(f"/d/{other}/") for url in urls), urls
+    (link,) = [link for link in dashboard(uid)["links"] if link["url"].startswith(f"/d/{other}/")]
+    assert link["includeVars"] and link["keepTime"]
 
 
 def test_dashboard_overview_job_names_open_the_job_dashboard() -> None:
     urls = re.findall(r'"url": "(/d/jobmon-job/[^"]*)"', DASHBOARDS["jobmon-overview"].read_text())
-    data_links = [url for url in urls if "var-job=$" in url]
+    data_links = [url for url in urls if "var-job_name=$" in url]
     assert data_links, "no data link from a job to its dashboard"
-    assert all("${datasource:queryparam}" in url for url in data_links)
+    for url in data_links:
+        for variable in ("datasource", "job", "instance"):
+            assert f"${{{variable}:queryparam}}" in url, url
 
 
 @pytest.mark.parametrize("uid", UIDS)
 def test_dashboard_descriptions_give_the_journal_and_rejects_commands(uid: str) -> None:
     text = " ".join(p["description"] for p in panels(dashboard(uid)))
-    assert re.search(r"`jobmon journal (<job>|\$job)", text)
-    assert re.search(r"`jobmon rejects (<job>|\$job)[^`]*--format csv`", text)
+    assert re.search(r"`jobmon journal (<job>|\$job_name)", text)
+    assert re.search(r"`jobmon rejects (<job>|\$job_name)[^`]*--format csv`", text)
 
 
 @pytest.mark.parametrize("uid", UIDS)
 def test_dashboard_uses_only_spec_metric_names(uid: str) -> None:
     for where, expr in queries(dashboard(uid)):
-        unknown = metric_names(expr) - SERIES_NAMES
+        unknown = metric_names(expr) - SERIES_NAMES - RECORDED
         assert not unknown, f"{where}: {unknown}"
 
 
@@ -147,7 +184,7 @@ def test_dashboards_together_show_every_spec_metric() -> None:
     used = set()
     for uid in UIDS:
         for _, expr in queries(dashboard(uid)):
-            used |= metric_names(expr)
+            used |= metric_names(expr) - RECORDED
     families = {re.sub(r"_(bucket|sum|count)$", "", name) for name in used}
     assert families == {n for n in SERIES_NAMES if not n.endswith(("_bucket", "_sum", "_count"))}
 

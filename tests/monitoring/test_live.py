@@ -19,7 +19,16 @@ import pytest
 import yaml
 
 from runner.core.states import Status
-from tests.monitoring.assets import DASHBOARDS, RULES, alert_rules, concrete, dashboard, queries
+from tests.monitoring.assets import (
+    DASHBOARDS,
+    RECORDING,
+    RULES,
+    alert_rules,
+    concrete,
+    dashboard,
+    queries,
+    recording_rules,
+)
 from tests.promtools import PrometheusServer, free_port, wait_until
 
 pytestmark = pytest.mark.slow
@@ -115,7 +124,7 @@ def _prometheus_config(exporter_port: int) -> dict[str, Any]:
     scrape = {"job_name": "jobmon", "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"]}]}
     return {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(RULES)],
+        "rule_files": [str(RULES), str(RECORDING)],
         "scrape_configs": [scrape],
     }
 
@@ -169,7 +178,9 @@ def _scraped_enough(fleet: Fleet, since: float) -> bool:
         'increase(jobmon_job_transitions_total{job_name=~"ok|bad",'
         'status=~"finished|finished_with_errors"}[1m]) > 0'
     )
-    return len(fresh) == 1 and len(ended) == 2
+    # The job dashboard's usual duration needs a job with five runs ("ok" runs every 2 s).
+    usual = fleet.query('job_name:jobmon_job_run_duration_seconds:quantile{job_name="ok"}')
+    return len(fresh) == 1 and len(ended) == 2 and len(usual) == 1
 
 
 @pytest.fixture(scope="module")
@@ -193,8 +204,10 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
 
 
 def _fill(expr: str, job: str) -> str:
-    """A dashboard query as Grafana would send it for ``job`` (or every job)."""
-    return concrete(expr.replace("$__range", RANGE), variable=job, window=WINDOW)
+    """A dashboard query as Grafana would send it for ``job`` (or every job, ".+") of the
+    deployment Prometheus scrapes as "jobmon", on all its instances."""
+    values = {"job": "jobmon", "instance": ".+", "job_name": job}
+    return concrete(expr.replace("$__range", RANGE), values, window=WINDOW)
 
 
 def _has_a_number(result: list[dict[str, Any]]) -> bool:
@@ -242,7 +255,7 @@ def test_live_alert_rules_evaluate_without_error(fleet: Fleet) -> None:
     wait_until(
         lambda: all(r["lastEvaluation"] > "1" for r in rules()), DEADLINE, "every rule evaluated"
     )
-    assert len(rules()) == len(alert_rules())
+    assert len(rules()) == len(alert_rules()) + len(recording_rules())
     assert not [(r["name"], r.get("lastError")) for r in rules() if r["health"] != "ok"]
 
 

@@ -1,4 +1,5 @@
-"""The alert rules: valid for promtool, unit-tested, annotated, and documented in the runbook."""
+"""The alert and recording rules: valid for promtool, unit-tested, annotated with links, with
+severities that mean something, and documented in the runbook."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from tests.monitoring.assets import (
     DASHBOARDS,
+    RECORDING,
     ROOT,
     RULE_TESTS,
     RULES,
@@ -19,6 +21,7 @@ from tests.monitoring.assets import (
     alert_rules,
     load_yaml,
     metric_names,
+    recording_rules,
     run,
 )
 
@@ -33,7 +36,27 @@ REQUIRED = (
     "JobmonJobRejectsNearLimit",
     "JobmonExporterDown",
     "JobmonDatabaseDown",
+    "JobmonJobSlowerThanUsual",
 )
+# What each severity is for (alerts/runbook.md): critical pages for failed, stopped and stuck
+# runs; warning opens a ticket; info is an early sign.
+SEVERITIES = {
+    "critical": {
+        "JobmonJobFailed",
+        "JobmonJobServerStopped",
+        "JobmonJobStuck",
+        "JobmonJobHeartbeatStale",
+    },
+    "warning": {
+        "JobmonJobRunningTooLong",
+        "JobmonJobOverdue",
+        "JobmonJobWaitingForRunner",
+        "JobmonExporterDown",
+        "JobmonDatabaseDown",
+    },
+    "info": {"JobmonJobRejectsNearLimit", "JobmonJobSlowerThanUsual"},
+}
+_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
 # Alerts about the exporter itself carry no job_name.
 EXPORTER_ALERTS = ("JobmonExporterDown", "JobmonDatabaseDown")
 
@@ -64,10 +87,17 @@ def _runbook_sections() -> dict[str, str]:
     return {_github_anchor(parts[i]): parts[i + 1] for i in range(1, len(parts), 2)}
 
 
+def _words(duration: str) -> str:
+    """'10m' as the runbook writes it: '10 minutes'."""
+    count = int(duration[:-1])
+    return f"{count} {_UNITS[duration[-1]]}{'' if count == 1 else 's'}"
+
+
 def test_rules_pass_promtool_check() -> None:
-    result = run("promtool", "check", "rules", str(RULES))
+    result = run("promtool", "check", "rules", str(RULES), str(RECORDING))
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"SUCCESS: {len(ALERTS)} rules found" in result.stdout
+    assert f"SUCCESS: {len(recording_rules())} rules found" in result.stdout
 
 
 def test_rules_pass_promtool_unit_tests() -> None:
@@ -84,10 +114,23 @@ def test_rules_define_every_required_alert_in_one_jobmon_group() -> None:
     assert len(ALERTS) == len(set(ALERTS))
 
 
-def test_rules_tests_load_the_rules_file() -> None:
+def test_rules_tests_load_the_rules_files() -> None:
+    loaded = set()
     for path in RULE_TESTS:
         files = [(path.parent / name).resolve() for name in load_yaml(path)["rule_files"]]
-        assert files == [RULES], path
+        assert set(files) <= {RULES, RECORDING}, path
+        loaded |= set(files)
+    assert loaded == {RULES, RECORDING}
+
+
+def test_rules_every_recording_rule_is_unit_tested() -> None:
+    tested = {
+        check["expr"]
+        for path in RULE_TESTS
+        for case in load_yaml(path)["tests"]
+        for check in case.get("promql_expr_test", [])
+    }
+    assert {rule["record"] for rule in recording_rules()} <= tested
 
 
 @pytest.mark.parametrize("alert", ALERTS)
@@ -108,7 +151,7 @@ def test_rules_failed_alert_clears_when_the_next_run_finishes() -> None:
 @pytest.mark.parametrize("alert", ALERTS)
 def test_rules_alert_has_severity_and_annotations(alert: str) -> None:
     rule = _rule(alert)
-    assert rule["labels"]["severity"] in ("critical", "warning")
+    assert alert in SEVERITIES[rule["labels"]["severity"]]
     annotations = rule["annotations"]
     assert {"summary", "description", "runbook_url", "dashboard_url"} <= set(annotations)
     if alert not in EXPORTER_ALERTS:
@@ -142,14 +185,35 @@ def test_rules_dashboard_url_opens_a_jobmon_dashboard(alert: str) -> None:
     assert uid in DASHBOARDS
     if alert not in EXPORTER_ALERTS:
         assert uid == "jobmon-job"
-        assert url.query == "var-job={{ $labels.job_name }}"
+        assert url.query == (
+            "var-job={{ $labels.job }}&var-instance={{ $labels.instance }}"
+            "&var-job_name={{ $labels.job_name }}"
+        )
+    else:
+        assert url.query == "var-job={{ $labels.job }}&var-instance={{ $labels.instance }}"
 
 
-def test_rules_use_only_spec_metric_names() -> None:
-    for rule in alert_rules():
-        text = rule["expr"] + " ".join(rule["annotations"].values())
-        unknown = metric_names(text) - SERIES_NAMES
-        assert not unknown, f"{rule['alert']}: {unknown}"
+@pytest.mark.parametrize("alert", ALERTS)
+def test_rules_runbook_states_the_severity_and_wait_of_the_rule(alert: str) -> None:
+    rule = _rule(alert)
+    section = _runbook_sections()[alert.lower()]
+    expected = f"**Severity:** {rule['labels']['severity']}, after {_words(rule['for'])}."
+    assert expected in section
+
+
+def test_rules_runbook_says_what_each_severity_is_for() -> None:
+    text = RUNBOOK.read_text(encoding="utf-8")
+    for severity, alerts in SEVERITIES.items():
+        (row,) = [line for line in text.splitlines() if line.startswith(f"| `{severity}` |")]
+        assert {a for a in ALERTS if a in row} == alerts, severity
+
+
+def test_rules_use_only_spec_metric_names_and_recorded_series() -> None:
+    recorded = {rule["record"] for rule in recording_rules()}
+    for rule in alert_rules() + recording_rules():
+        text = rule["expr"] + " ".join(rule.get("annotations", {}).values())
+        unknown = metric_names(text) - SERIES_NAMES - {r.split(":", 1)[1] for r in recorded}
+        assert not unknown, f"{rule.get('alert') or rule['record']}: {unknown}"
 
 
 def test_rules_runbook_has_no_section_without_an_alert() -> None:
