@@ -43,9 +43,9 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from exporter.formats import Format
-from exporter.reader import INDEX, Reader
+from exporter.plan import EVERYTHING
+from exporter.reader import NAME, Reader
 from exporter.render import SelfValues
-from exporter.snapshot import snapshot
 from runner.core.metrics import DURATION_BUCKETS
 from runner.core.storage.db import Database
 from runner.core.storage.migrate import upgrade
@@ -63,7 +63,7 @@ HEADERS = {"Accept": ACCEPT, "Accept-Encoding": "gzip", "X-Prometheus-Scrape-Tim
 NOW = datetime(2026, 1, 15, 8, 0, 0)
 TOTALS = [c.name for c in job_totals.columns]
 RUN_COLUMNS = ["id", "job_id", "status", "attempt", "heartbeat_at", "created_at", "started_at"]
-RUN_COLUMNS += ["ended_at", "records", "rejects"]
+RUN_COLUMNS += ["ended_at", "records", "rejects", "number"]
 JOB_COLUMNS = ["id", "name", "kind", "schedule", "max_rejects", "max_duration_seconds"]
 JOB_COLUMNS += ["next_run_at", "latest_run_id", "status", "defined"]
 
@@ -124,7 +124,7 @@ def add_history(db: Database, jobs: int, first: int, runs: int) -> None:
             status = "running" if n == first + runs - 1 else "finished"
             for job in range(1, jobs + 1):
                 at = _stamp(db, NOW - timedelta(minutes=(first + runs - n) * 5))
-                yield (n * jobs + job, job, status, 1, at, at, at, at, 100, n % 3)
+                yield (n * jobs + job, job, status, 1, at, at, at, at, 100, n % 3, n + 1)
 
     _bulk(db, "runs", RUN_COLUMNS, rows())
     with db.engine.begin() as conn:
@@ -159,24 +159,25 @@ def exporter_process(url: str, tmp: Path) -> Iterator[tuple[subprocess.Popen[byt
     config.write_text(yaml.safe_dump({"database": {"url": url}}), encoding="utf-8")
     port = free_port()
     command = [JOBMON, "--config", str(config), "--log-level", "warning", "exporter"]
-    process = subprocess.Popen(
-        [*command, "--web.listen-address", f"127.0.0.1:{port}"],
-        cwd=Path(__file__).resolve().parent.parent,
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp / "exporter.log").open("ab"),
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                scrape(port, "/-/ready")
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield process, port
-    finally:
-        process.terminate()
-        process.wait(20)
+    with (tmp / "exporter.log").open("ab") as log:
+        process = subprocess.Popen(
+            [*command, "--web.listen-address", f"127.0.0.1:{port}"],
+            cwd=Path(__file__).resolve().parent.parent,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    scrape(port, "/-/ready")
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            yield process, port
+        finally:
+            process.terminate()
+            process.wait(20)
 
 
 def scrape(port: int, path: str = "/metrics") -> float:
@@ -237,7 +238,8 @@ def baseline(db: Database, repeat: int) -> dict[str, float]:
     for _ in range(repeat):
         start = time.perf_counter()
         rows = Reader(db).read(60)
-        built = families([snapshot(r) for r in sorted(rows, key=lambda r: r[INDEX["name"]])], own)
+        ordered = sorted(rows, key=lambda r: r[NAME])
+        built = families([EVERYTHING.snapshot(r) for r in ordered], own)
         generated = time.perf_counter()
         text = generate(FamiliesCollector(built))
         done = time.perf_counter()

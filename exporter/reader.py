@@ -4,7 +4,9 @@ The query joins ``jobs`` to its ``job_totals`` row and to its latest run by prim
 scrape reads one row per job whatever the number of runs, journal lines or rejects kept.
 Times are selected as the driver returns them (no per-value conversion): rows are compared
 as plain tuples to find the jobs that changed since the previous scrape, and only those are
-converted and rendered again.
+converted and rendered again. A scrape selects only the columns its served families need (its
+:class:`Layout`, see :mod:`exporter.plan`), and joins ``job_totals`` or the latest run only when
+one of them does.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -56,22 +59,56 @@ _RUN_SOURCES = (
     ("heartbeat_at", "heartbeat_at"),
 )
 _TOTAL_SOURCES = ("duration_sum", "last_start_at", "last_success_at", "last_failure_at")
-COLUMNS: tuple[str, ...] = (
+# Every column a scrape may read besides the counters, in row order.
+PLAIN: tuple[str, ...] = (
     *(name for name, _ in _JOB_SOURCES),
     *(name for name, _ in _RUN_SOURCES),
     *_TOTAL_SOURCES,
-    "counters",
 )
-INDEX: dict[str, int] = {name: i for i, name in enumerate(COLUMNS)}
+ID, NAME = 0, 1  # where every row has the job's id and name
+_RUN_COLUMNS = frozenset(name for name, _ in _RUN_SOURCES)
+_TOTAL_COLUMNS = frozenset((*_TOTAL_SOURCES, *COUNTERS))
 
 
 class DatabaseUnavailable(Exception):
     """This scrape could not read the database; the message is safe to log (no password)."""
 
 
-def packed_counters(dialect: str) -> Any:
-    """The counters of :data:`COUNTERS` as one comma-separated text value."""
-    columns = [job_totals.c[name] for name in COUNTERS]
+@dataclass(frozen=True)
+class Layout:
+    """The columns one scrape reads, in row order: ``plain`` ones (``id`` and ``name`` first),
+    then the ``counters``, packed in one text column (absent when there are none)."""
+
+    plain: tuple[str, ...]
+    counters: tuple[str, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The columns of a row once flattened by :meth:`flat`."""
+        return (*self.plain, *self.counters)
+
+    def flat(self, row: Row) -> Row:
+        """``row`` with its counters unpacked in place of the packed column."""
+        if not self.counters:
+            return row
+        return (*row[:-1], *map(int, row[-1].split(",")))
+
+
+def layout(columns: Iterable[str]) -> Layout:
+    """The layout that reads ``columns`` (names of :data:`PLAIN` and :data:`COUNTERS`)."""
+    wanted = {"id", "name", *columns}
+    unknown = wanted.difference(PLAIN, COUNTERS)
+    if unknown:
+        raise ValueError(f"no such scrape column: {', '.join(sorted(unknown))}")
+    return Layout(tuple(c for c in PLAIN if c in wanted), tuple(c for c in COUNTERS if c in wanted))
+
+
+FULL = layout((*PLAIN, *COUNTERS))
+
+
+def packed_counters(dialect: str, names: Sequence[str] = COUNTERS) -> Any:
+    """The counters ``names`` as one comma-separated text value."""
+    columns = [job_totals.c[name] for name in names]
     if dialect == "sqlite":
         return func.printf(",".join(["%d"] * len(columns)), *columns)
     return func.concat_ws(",", *columns)
@@ -91,36 +128,37 @@ def _latest_run(dialect: str) -> Any:
     return select(*columns).where(Run.id == Job.latest_run_id).limit(1).lateral("runs")
 
 
-def query(dialect: str) -> Select[Any]:
-    """The scrape query: defined jobs with their totals and latest run (in no set order:
-    the renderer orders jobs by name, the same way on every backend)."""
+def query(dialect: str, columns: Layout = FULL) -> Select[Any]:
+    """The scrape query: defined jobs with the columns of ``columns`` (in no set order: the
+    renderer orders jobs by name, the same way on every backend). ``job_totals`` and the
+    latest run are joined only when a column comes from them."""
     runs = _latest_run(dialect)
-    sources = [
-        *_JOB_SOURCES,
-        *((name, runs.c[column]) for name, column in _RUN_SOURCES),
-        *((name, job_totals.c[name]) for name in _TOTAL_SOURCES),
+    sources = {
+        **dict(_JOB_SOURCES),
+        **{name: runs.c[column] for name, column in _RUN_SOURCES},
+        **{name: job_totals.c[name] for name in _TOTAL_SOURCES},
+    }
+    selected = [
+        (type_coerce(sources[name], NullType()) if name in _TIMES else sources[name]).label(name)
+        for name in columns.plain
     ]
-    columns = [
-        (type_coerce(col, NullType()) if name in _TIMES else col).label(name)
-        for name, col in sources
-    ]
-    columns.append(packed_counters(dialect).label("counters"))
-    joined = Job.__table__.join(job_totals, job_totals.c.job_id == Job.id)
-    on = true() if dialect == "postgresql" else runs.c.id == Job.latest_run_id
-    return select(*columns).select_from(joined.outerjoin(runs, on)).where(Job.defined.is_(True))
-
-
-def unpack(packed: str) -> dict[str, int]:
-    """The counters of a row's ``counters`` column, by name."""
-    return dict(zip(COUNTERS, map(int, packed.split(",")), strict=True))
+    if columns.counters:
+        selected.append(packed_counters(dialect, columns.counters).label("counters"))
+    joined: Any = Job.__table__
+    if _TOTAL_COLUMNS.intersection(columns.names):
+        joined = joined.join(job_totals, job_totals.c.job_id == Job.id)
+    if _RUN_COLUMNS.intersection(columns.names):
+        on = true() if dialect == "postgresql" else runs.c.id == Job.latest_run_id
+        joined = joined.outerjoin(runs, on)
+    return select(*selected).select_from(joined).where(Job.defined.is_(True))
 
 
 class Reader:
     """Reads the scrape rows with statement and connect timeouts below the scrape's budget."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, columns: Layout = FULL) -> None:
         self.db = db
-        self._query = query(db.engine.dialect.name)
+        self._query = query(db.engine.dialect.name, columns)
         self._local = threading.local()
         event.listen(db.engine, "do_connect", self._connect_timeout)
 

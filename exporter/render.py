@@ -13,6 +13,8 @@ Lines are formatted exactly as prometheus-client formats them (``floatToGoString
 sorted by name, the same escaping); the test suite checks byte equality with its output.
 A scrape asking for a name escaping that changes names (see :mod:`exporter.formats`) is
 rare: its samples are rendered from the kept snapshots, spelled for it, and not kept.
+Families that ``exporter.metrics`` excludes have no fragment, chunk or header at all
+(:mod:`exporter.plan`).
 """
 
 from __future__ import annotations
@@ -25,14 +27,13 @@ from functools import lru_cache
 from exporter.deflate import Piece
 from exporter.formats import PLAIN, Escaping, Format, Spelling, spelling
 from exporter.headers import EOF, header
-from exporter.reader import INDEX, Row
-from exporter.snapshot import BUCKET_LABELS, VALUES, JobSnapshot, go_float, snapshot
-from runner.core.metrics import JOB_METRICS, METRICS, Metric, Scope, Type
+from exporter.plan import EVERYTHING, Plan
+from exporter.reader import ID, NAME, Row
+from exporter.snapshot import VALUES, JobSnapshot, go_float
+from runner.core.metrics import JOB_METRICS, Metric, Scope, Type
 from runner.core.states import Status
 
 CHUNK_BYTES = 64 * 1024
-_ID, _NAME = INDEX["id"], INDEX["name"]
-_JOB_INDEX = {m.name: f for f, m in enumerate(JOB_METRICS)}
 # Job metrics with a label that sorts before job_name (``after`` of jobmon_job_info): their
 # lines are written by :func:`line`, which sorts the labels. That is slower, but it is one
 # line per job kept as a fragment like the others: written again only when the job changes.
@@ -80,11 +81,8 @@ def line(
 
 def _histogram(name: str, head: str, job: JobSnapshot, names: Spelling) -> bytes:
     bucket, le = f"{names.samples[name + '_bucket']}{head}", names.labels["le"]
-    lines = [
-        f'{bucket},{le}="{bound}"}} {number(n)}\n'
-        for bound, n in zip(BUCKET_LABELS, job.buckets, strict=True)
-    ]
-    lines.append(f"{names.samples[name + '_count']}{head}}} {number(job.buckets[-1])}\n")
+    lines = [f'{bucket},{le}="{bound}"}} {number(n)}\n' for bound, n in job.buckets]
+    lines.append(f"{names.samples[name + '_count']}{head}}} {number(job.buckets[-1][1])}\n")
     lines.append(f"{names.samples[name + '_sum']}{head}}} {number(job.duration_sum)}\n")
     return "".join(lines).encode()
 
@@ -132,35 +130,39 @@ def _pairs(names: tuple[str, ...], values: tuple[str, ...]) -> str:
 
 
 class _Job:
-    """A job's last row, its snapshot and its fragments (one per job metric)."""
+    """A job's last row, its snapshot and its fragments (one per served job metric)."""
 
     __slots__ = ("parts", "row", "snap")
     parts: tuple[bytes, ...]
 
-    def __init__(self, row: Row, previous: _Job | None) -> None:
+    def __init__(self, row: Row, previous: _Job | None, plan: Plan) -> None:
         self.row = row
-        self.snap = snapshot(row)
+        self.snap = plan.snapshot(row)
+        metrics = plan.job_metrics
         if previous is None or previous.snap.name != self.snap.name:
-            self.parts = tuple(fragment(m, self.snap) for m in JOB_METRICS)
+            self.parts = tuple(fragment(m, self.snap) for m in metrics)
             return
         # A running job changes a few series at a time: keep the fragments (the very same
         # objects, which tells the renderer their chunks are unchanged) of the others.
         self.parts = tuple(
             old if inputs(m, previous.snap) == inputs(m, self.snap) else fragment(m, self.snap)
-            for m, old in zip(JOB_METRICS, previous.parts, strict=True)
+            for m, old in zip(metrics, previous.parts, strict=True)
         )
 
 
 class Renderer:
-    """Keeps the fragments and chunks between scrapes; not thread-safe (lock around it)."""
+    """Keeps the fragments and chunks of the families ``plan`` serves between scrapes; not
+    thread-safe (lock around it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, plan: Plan = EVERYTHING) -> None:
+        self.plan = plan
+        self._index = {m.name: f for f, m in enumerate(plan.job_metrics)}
         self._jobs: dict[int, _Job] = {}
         self._ordered: list[_Job] = []  # in exposition order (by name)
         self._position: dict[int, int] = {}
         self._counts: Counter[Status] = Counter()
-        self._sizes: list[int] = [1] * len(JOB_METRICS)
-        self._chunks: list[list[Piece]] = [[] for _ in JOB_METRICS]
+        self._sizes: list[int] = [1] * len(self._index)
+        self._chunks: list[list[Piece]] = [[] for _ in self._index]
 
     def update(self, rows: Sequence[Row]) -> None:
         """Bring the cache to these rows (one per defined job, any order)."""
@@ -168,13 +170,13 @@ class Renderer:
         changed: list[tuple[_Job, _Job]] = []
         same_jobs = len(rows) == len(self._jobs)
         for row in rows:
-            key = row[_ID]
+            key = row[ID]
             old = self._jobs.get(key)
             if old is not None and old.row == row:
                 jobs[key] = old
                 continue
-            job = jobs[key] = _Job(row, old)
-            if old is None or old.row[_NAME] != row[_NAME]:
+            job = jobs[key] = _Job(row, old, self.plan)
+            if old is None or old.row[NAME] != row[NAME]:
                 same_jobs = False  # a new, removed or renamed job: the order changes
             else:
                 changed.append((old, job))
@@ -199,7 +201,7 @@ class Renderer:
         """
         names = spelling(fmt, escaping)
         pieces: list[Piece] = []
-        for metric in METRICS:
+        for metric in self.plan.metrics:
             if metric.scope is not Scope.SELF and not own.jobs_known:
                 continue
             pieces.append(header(metric, fmt, escaping))
@@ -216,14 +218,14 @@ class Renderer:
     def _job_pieces(self, metric: Metric, names: Spelling) -> list[Piece]:
         """The kept chunks of a job metric; rendered again when names are spelled otherwise."""
         if names.plain:
-            return self._chunks[_JOB_INDEX[metric.name]]
+            return self._chunks[self._index[metric.name]]
         return [Piece(b"".join([fragment(metric, job.snap, names) for job in self._ordered]))]
 
     def _apply(self, changed: list[tuple[_Job, _Job]]) -> None:
         """Put changed jobs in place and rebuild only the chunks holding a changed fragment."""
-        dirty: list[set[int]] = [set() for _ in JOB_METRICS]
+        dirty: list[set[int]] = [set() for _ in self._index]
         for old, new in changed:
-            position = self._position[new.row[_ID]]
+            position = self._position[new.row[ID]]
             self._ordered[position] = new
             self._counts[old.snap.status] -= 1
             self._counts[new.snap.status] += 1
@@ -236,17 +238,17 @@ class Renderer:
 
     def _layout(self) -> None:
         """Order the jobs by name, size the chunks and build them all."""
-        self._ordered = sorted(self._jobs.values(), key=lambda job: job.row[_NAME])
-        self._position = {job.row[_ID]: p for p, job in enumerate(self._ordered)}
+        self._ordered = sorted(self._jobs.values(), key=lambda job: job.row[NAME])
+        self._position = {job.row[ID]: p for p, job in enumerate(self._ordered)}
         self._counts = Counter(job.snap.status for job in self._ordered)
         count = max(1, len(self._ordered))
         self._sizes = []
-        for f in range(len(JOB_METRICS)):
+        for f in range(len(self._index)):
             average = sum(len(job.parts[f]) for job in self._ordered) / count
             self._sizes.append(max(1, int(CHUNK_BYTES // max(1.0, average))))
         self._chunks = [
             [self._chunk(f, k) for k in range(-(-len(self._ordered) // self._sizes[f]))]
-            for f in range(len(JOB_METRICS))
+            for f in range(len(self._index))
         ]
 
     def _chunk(self, f: int, k: int) -> Piece:

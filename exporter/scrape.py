@@ -20,8 +20,10 @@ from dataclasses import dataclass
 
 from exporter.deflate import Piece
 from exporter.formats import Escaping, Format
+from exporter.plan import configured
 from exporter.reader import DatabaseUnavailable, Reader, Row
 from exporter.render import Renderer, SelfValues
+from runner.core.config.settings import MetricsConfig
 from runner.core.storage.db import Database
 
 log = logging.getLogger("jobmon.exporter")
@@ -37,12 +39,16 @@ class Exposition:
 
 
 class Scraper:
-    """Reads and renders scrapes; several may run at once (rendering is serialized)."""
+    """Reads and renders scrapes; several may run at once (rendering is serialized).
 
-    def __init__(self, db: Database, version: str) -> None:
+    ``metrics`` (``exporter.metrics``) says which families are served and read.
+    """
+
+    def __init__(self, db: Database, version: str, metrics: MetricsConfig | None = None) -> None:
         self.db, self.version = db, version
-        self.reader = Reader(db)
-        self.renderer = Renderer()
+        plan = configured(metrics or MetricsConfig())
+        self.reader = Reader(db, plan.columns)
+        self.renderer = Renderer(plan)
         self.errors = 0
         self.last_read = 0.0  # Unix time of the last successful read
         self._lock = threading.Lock()

@@ -81,7 +81,7 @@ class ExporterServer:
         db = Database(config.database.url, connect_timeout=5, pool_size=2)
         self._console = _console(config, settings, host, metrics_path)
         self._site = Site(
-            scraper=Scraper(db, __version__),
+            scraper=Scraper(db, __version__, config.exporter.metrics),
             settings=settings,
             auth=BasicAuth(settings.users),
             limiter=RateLimiter(settings.rate_interval, settings.rate_burst),

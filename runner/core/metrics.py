@@ -8,8 +8,10 @@ successful read (none before the first one).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from fnmatch import fnmatchcase
 
 
 class Type(StrEnum):
@@ -48,9 +50,23 @@ class Metric:
             return self.name.removesuffix("_info")
         return self.name
 
+    @property
+    def excludable(self) -> bool:
+        """Whether ``exporter.metrics.exclude`` may drop it: the exporter's own families stay.
+
+        They are one series each whatever the number of jobs, and what watches the exporter
+        reads them: ``jobmon_database_up`` and ``jobmon_last_successful_read_timestamp_seconds``
+        feed the alerts on monitoring outages and stale reads, ``jobmon_build_info`` the
+        dashboards' deployment and instance choices.
+        """
+        return self.scope is not Scope.SELF
+
 
 # Upper bounds (seconds) of the run duration histogram. Runs last from seconds (small exports)
 # to hours (large imports): roughly x3 steps from 1 s to 1 day keep the series count at 13.
+# Completed runs are counted by these bounds in the database (one totals column each), so a
+# scrape can serve these bounds or fewer of them (``exporter.metrics.duration_buckets``), never
+# others: a count by another bound cannot be made from these.
 DURATION_BUCKETS: tuple[float, ...] = (
     1,
     5,
@@ -206,3 +222,14 @@ METRICS: tuple[Metric, ...] = (
 
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
 JOB_METRICS: tuple[Metric, ...] = tuple(m for m in METRICS if m.scope is Scope.JOB)
+
+
+def matching(pattern: str) -> tuple[Metric, ...]:
+    """The families whose name matches ``pattern``: a name or a shell-style glob (fnmatch)."""
+    return tuple(m for m in METRICS if fnmatchcase(m.name, pattern))
+
+
+def served(exclude: Sequence[str] = ()) -> tuple[Metric, ...]:
+    """The families left once ``exclude`` (names or globs) has dropped its excludable ones."""
+    dropped = {m.name for pattern in exclude for m in matching(pattern) if m.excludable}
+    return tuple(m for m in METRICS if m.name not in dropped)

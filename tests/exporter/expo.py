@@ -7,6 +7,7 @@ from prometheus_client.openmetrics.parser import (
 )
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
+from runner.core.metrics import METRICS, Type
 from tests.exporter.scenario import Series
 
 SELF = {
@@ -38,3 +39,13 @@ def job_samples(text: str, openmetrics: bool = False) -> dict[Series, float]:
 def value(text: str, name: str, **labels: str) -> float:
     """The value of one sample of a classic text exposition."""
     return samples(text)[name, frozenset(labels.items())]
+
+
+def family_of(sample: str) -> str:
+    """The family (as named in the metric table) a classic text sample belongs to."""
+    for metric in METRICS:
+        if sample == metric.name or (
+            metric.type is Type.HISTOGRAM and sample.rsplit("_", 1)[0] == metric.name
+        ):
+            return metric.name
+    raise KeyError(sample)

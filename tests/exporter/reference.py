@@ -22,9 +22,10 @@ from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.registry import Collector
 
 from exporter.formats import Escaping, Format
+from exporter.plan import EVERYTHING, Plan
 from exporter.render import SelfValues
-from exporter.snapshot import BUCKET_LABELS, VALUES, JobSnapshot
-from runner.core.metrics import METRICS, Metric, Scope, Type
+from exporter.snapshot import VALUES, JobSnapshot, bucket_labels
+from runner.core.metrics import Metric, Scope, Type
 from runner.core.states import Status
 
 
@@ -39,9 +40,10 @@ def _family(metric: Metric) -> Family:
     return GaugeMetricFamily(metric.name, metric.help, labels=labels)
 
 
-def _add_job(family: Family, metric: Metric, job: JobSnapshot) -> None:
+def _add_job(family: Family, metric: Metric, job: JobSnapshot, plan: Plan) -> None:
     if isinstance(family, HistogramMetricFamily):
-        buckets = list(zip(BUCKET_LABELS, job.buckets, strict=True))
+        served = bucket_labels(plan.buckets)
+        buckets = [(le, count) for le, count in job.buckets if le in served]
         family.add_metric([job.name], buckets, job.duration_sum)
         return
     others = [name for name in metric.labels if name != "job_name"]
@@ -67,20 +69,21 @@ def _add_self(family: Family, metric: Metric, own: SelfValues) -> None:
         family.add_metric([], gauges[metric.name])
 
 
-def families(jobs: Sequence[JobSnapshot], own: SelfValues) -> list[Family]:
-    """Every family of the exposition, from the jobs' snapshots in exposition order.
+def families(jobs: Sequence[JobSnapshot], own: SelfValues, plan: Plan = EVERYTHING) -> list[Family]:
+    """The families ``plan`` serves, from the jobs' snapshots in exposition order (snapshots
+    of every field with every bucket: the plan picks the families and buckets served).
 
     Job and aggregate families are left out only before any successful read: after one, a
     failed read serves the jobs of the last successful one.
     """
     result: list[Family] = []
-    for metric in METRICS:
+    for metric in plan.metrics:
         if metric.scope is not Scope.SELF and not (own.database_up or own.last_read > 0):
             continue
         family = _family(metric)
         if metric.scope is Scope.JOB:
             for job in jobs:
-                _add_job(family, metric, job)
+                _add_job(family, metric, job, plan)
         elif metric.scope is Scope.AGGREGATE:
             counts = Counter(job.status for job in jobs)
             for status in Status:
@@ -114,6 +117,7 @@ def reference(
     own: SelfValues,
     fmt: Format,
     escaping: Escaping = Escaping.UNDERSCORES,
+    plan: Plan = EVERYTHING,
 ) -> bytes:
-    """The exposition of ``jobs`` as prometheus-client writes it."""
-    return bytes(encoder(fmt, escaping)(FamiliesCollector(families(jobs, own))))
+    """The exposition of ``jobs`` as prometheus-client writes it, families as ``plan`` says."""
+    return bytes(encoder(fmt, escaping)(FamiliesCollector(families(jobs, own, plan))))

@@ -11,7 +11,7 @@ import pytest
 
 from exporter.deflate import gzip_pieces, plain_pieces
 from exporter.formats import Escaping, Format, spelling
-from exporter.reader import COLUMNS, COUNTERS, INDEX, Row
+from exporter.reader import COUNTERS, FULL, ID, NAME, Layout, Row
 from exporter.render import Renderer, SelfValues
 from runner.core.metrics import METRICS, Type
 from tests.exporter import reference
@@ -23,8 +23,9 @@ OWN = SelfValues(
 )
 
 
-def make_row(rng: random.Random, job_id: int, **values: Any) -> Row:
-    """A scrape row with random but consistent values (cumulative buckets)."""
+def make_row(rng: random.Random, job_id: int, columns: Layout = FULL, **values: Any) -> Row:
+    """A scrape row of ``columns`` with random but consistent values (cumulative buckets);
+    the values drawn are the same whatever the columns."""
     counts: dict[str, int] = {}
     for name in COUNTERS:
         if name.startswith(("entered_", "rejects_", "journal_", "runs_", "records_")):
@@ -51,10 +52,11 @@ def make_row(rng: random.Random, job_id: int, **values: Any) -> Row:
         "last_start_at": rng.choice([None, "2026-01-15 07:59:00"]),
         "last_success_at": None,
         "last_failure_at": rng.choice([None, datetime(2025, 12, 31, 23, 59, 59)]),
-        "counters": ",".join(str(counts[name]) for name in COUNTERS),
+        **counts,
     }
     row.update(values)
-    return tuple(row[c] for c in COLUMNS)
+    packed = [",".join(str(row[c]) for c in columns.counters)] if columns.counters else []
+    return (*(row[c] for c in columns.plain), *packed)
 
 
 def expected(
@@ -158,9 +160,7 @@ def test_render_after_changes_equals_a_fresh_render() -> None:
     renderer.update(rows)
     for step in range(5):
         for k in rng.sample(range(len(rows)), 4):
-            rows[k] = make_row(
-                rng, rows[k][INDEX["id"]], heartbeat_at=datetime(2026, 3, 1, 0, step)
-            )
+            rows[k] = make_row(rng, rows[k][ID], heartbeat_at=datetime(2026, 3, 1, 0, step))
         renderer.update(rows)
         fresh = Renderer()
         fresh.update(rows)
@@ -177,7 +177,7 @@ def test_render_follows_jobs_added_and_removed() -> None:
     rows = [*rows[10:], *(make_row(rng, i) for i in range(100, 120))]
     renderer.update(rows)
     names = {s.name for s in renderer.snapshots()}
-    assert names == {r[INDEX["name"]] for r in rows}
+    assert names == {r[NAME] for r in rows}
     assert_same_as_reference(renderer)
 
 

@@ -23,7 +23,7 @@ from runner.core.config.fields import Strict
 from runner.core.config.imports import ImportJob
 from runner.core.config.jobs import PythonJob
 from runner.core.config.secrets import url_passwords
-from runner.core.config.settings import ExporterConfig, RunnerConfig
+from runner.core.config.settings import ExporterConfig, RunnerConfig, bucket_order_problems
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 JobConfig = Annotated[PythonJob | ImportJob | ExportJob, Field(discriminator="kind")]
@@ -156,6 +156,7 @@ def _cross_checks(config: Config) -> list[str]:
     problems += reference_problems(config.jobs, config.databases, config.queries)
     if config.runner.stale_after_seconds <= config.runner.heartbeat_seconds:
         problems.append("runner.stale_after_seconds: must be greater than heartbeat_seconds")
+    problems += bucket_order_problems(config.exporter.metrics)
     return problems
 
 
