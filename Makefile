@@ -11,10 +11,10 @@ run: setup
 	.venv/bin/jobmon --config config.example.yaml run
 
 lint:
-	.venv/bin/ruff check runner exporter tests bench mixin
-	.venv/bin/ruff format --check runner exporter tests bench mixin
+	.venv/bin/ruff check runner exporter tests bench mixin scripts
+	.venv/bin/ruff format --check runner exporter tests bench mixin scripts
 	.venv/bin/mypy
-	.venv/bin/mypy mixin/render.py
+	.venv/bin/mypy mixin/render.py scripts/image
 	.venv/bin/lint-imports --no-cache
 
 # Three workers taking work from each other when idle: the minutes-long proofs (a 3-minute

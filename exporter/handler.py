@@ -22,6 +22,7 @@ from exporter.auth import BasicAuth, RateLimiter, credentials
 from exporter.console.app import Console
 from exporter.console.http import Request
 from exporter.deflate import gzip_pieces, plain_pieces
+from exporter.health import Readiness, Verdict
 from exporter.negotiate import accepts_gzip, negotiate
 from exporter.scrape import Scraper
 from exporter.tls import peer_sans
@@ -46,7 +47,15 @@ class Site:
     metrics_path: str
     landing: bytes
     console: Console | None = None
-    ready: bool = False
+    ready: bool = False  # serving; /-/ready also asks the database (exporter.health)
+    readiness: Readiness | None = None
+
+
+def _readiness(site: Site) -> Verdict:
+    """Serving and, when the site has one, its database's verdict."""
+    if not site.ready:
+        return Verdict(False, "the exporter is starting or stopping")
+    return site.readiness.check() if site.readiness is not None else Verdict(True, "ready")
 
 
 def scrape_budget(header: str | None) -> float:
@@ -175,10 +184,13 @@ class Handler(BaseHTTPRequestHandler):
         if body is not None:
             return self.do_PUT()
         path = url.path
+        if path == "/-/ready":
+            ready = _readiness(site)
+            text = b"Ready\n" if ready.ready else f"Not ready: {ready.reason}\n".encode()
+            return self._send(200 if ready.ready else 503, text, body=send_body)
         pages = {
             "/": (200, site.landing, "text/html; charset=utf-8"),
             "/-/healthy": (200, b"Healthy\n", None),
-            "/-/ready": (200, b"Ready\n", None) if site.ready else (503, b"Not ready\n", None),
         }
         status, content, kind = pages.get(path, (404, b"Not Found\n", None))
         self._send(status, content, {"Content-Type": kind} if kind else None, body=send_body)

@@ -21,6 +21,7 @@ from exporter.auth import BasicAuth, RateLimiter
 from exporter.console.app import Console
 from exporter.console.security import Guard, is_loopback
 from exporter.handler import Listener, Site
+from exporter.health import Readiness
 from exporter.scrape import Scraper
 from exporter.webconfig import WebSettings
 from runner import __version__
@@ -88,6 +89,7 @@ class ExporterServer:
             metrics_path=metrics_path,
             landing=_landing(metrics_path),
             console=self._console,
+            readiness=Readiness(db),
         )
         try:
             self._listener = Listener((host, port), self._site)

@@ -96,8 +96,9 @@ def _serving(sub: Commands, name: str, func: Command, text: str) -> None:
     parser.add_argument(
         "--web.listen-address",
         dest="listen_address",
-        default=None,
-        help="exporter address (default: exporter.listen_address)",
+        # Containers set the address without a config change (0.0.0.0:9736 in a pod).
+        default=os.environ.get("JOBMON_LISTEN_ADDRESS") or None,
+        help="exporter address (default: $JOBMON_LISTEN_ADDRESS, else exporter.listen_address)",
     )
     parser.add_argument(
         "--web.config.file",

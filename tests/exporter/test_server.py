@@ -27,7 +27,7 @@ from tests.exporter.conftest import (
 )
 from tests.exporter.expo import job_samples, samples
 from tests.exporter.pki import PKI
-from tests.exporter.scenario import config, populate
+from tests.exporter.scenario import populate
 
 OM_ACCEPT = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
 Start = Callable[..., ExporterServer]
@@ -95,13 +95,6 @@ def test_probes_and_unknown_paths(
     jobmon_config: Config, start_exporter: Start, path: str, status: int
 ) -> None:
     assert fetch(start_exporter(jobmon_config), path)[0] == status
-
-
-def test_ready_does_not_depend_on_the_database(tmp_path: Path, start_exporter: Start) -> None:
-    server = start_exporter(config(f"sqlite:///{tmp_path / 'missing' / 'x.db'}", []))
-    assert fetch(server, "/-/ready")[0] == 200
-    status, _, body = fetch(server)
-    assert status == 200 and b"jobmon_database_up 0.0" in body
 
 
 def test_post_is_not_allowed_and_head_has_no_body(
