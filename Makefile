@@ -18,8 +18,9 @@ lint:
 	.venv/bin/lint-imports --no-cache
 
 # Three workers taking work from each other when idle: the minutes-long proofs (a 3-minute
-# database outage and a 90-second exporter stop under a real Prometheus and Alertmanager)
-# start first and mostly wait, while the other two run the rest of the suite.
+# database outage and a 90-second exporter stop under a real Prometheus and Alertmanager, the
+# example's first two minutes, the container image) start first, each on a worker of its own
+# (tests/conftest.py), and mostly wait; each worker then runs its part of the rest.
 test: setup-test lint
 	.venv/bin/pytest -n 3 --dist worksteal --cov
 

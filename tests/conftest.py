@@ -134,10 +134,28 @@ def pytest_configure(config: pytest.Config) -> None:
         pytest.exit(message, returncode=code)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The minutes-long proofs first: they mostly wait, so a third worker starts them at once
-    and the other two run everything else meanwhile."""
-    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+@pytest.hookimpl(trylast=True)  # after -k and -m deselect: the shares are of what runs
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The minutes-long proofs first, each on a worker of its own: they mostly wait, so they
+    all start at once and each worker goes on with the rest once its proof is done. On one
+    worker, one after another, they would add up to more than the rest of the suite."""
+    workers = getattr(config, "workerinput", {}).get("workercount", 1)
+    items[:] = heads_of_shares(items, workers)
+
+
+def heads_of_shares(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
+    """``items`` reordered so that ``--dist worksteal`` hands each worker its share of the
+    long tests first, spread round-robin. worksteal splits the collection into contiguous
+    shares, ``remaining // workers_left`` items each, and steals only from a share's end."""
+    long = [item for item in items if item.get_closest_marker("long")]
+    rest = [item for item in items if not item.get_closest_marker("long")]
+    ordered: list[pytest.Item] = []
+    for worker in range(workers):
+        share = (len(items) - len(ordered)) // (workers - worker)
+        heads = long[worker::workers]
+        ordered += heads + rest[: max(0, share - len(heads))]
+        del rest[: max(0, share - len(heads))]
+    return ordered + rest
 
 
 def _server_url(admin_url: str, name: str) -> str:

@@ -9,7 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from scripts.image.podman import Podman, command
+from scripts.image.podman import LABEL, Podman, command
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
@@ -38,7 +38,7 @@ def base(podman: Podman, work: Path, tag: str) -> str:
     archive = work / "rootfs.tar"
     command(["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(archive), "."])
     shutil.rmtree(rootfs)
-    podman.run("import", str(archive), tag)
+    podman.run("import", "--change", f"LABEL {LABEL}", str(archive), tag)
     archive.unlink()
     return tag
 
@@ -54,6 +54,7 @@ def wheels(context: Path) -> int:
 def image(podman: Podman, context: Path, base_tag: str, tag: str) -> int:
     """Build the Containerfile on ``base_tag`` as ``tag``, offline; its size in bytes."""
     podman.run("build", "--quiet", "--network", "none", "--build-arg", f"BASE={base_tag}",
-               "-f", str(ROOT / "Containerfile"), "-t", tag, str(context), timeout=900)  # fmt: skip
+               "--label", LABEL, "-f", str(ROOT / "Containerfile"), "-t", tag, str(context),
+               timeout=900)  # fmt: skip
     (found,) = json.loads(podman.run("image", "inspect", tag))
     return int(found["Size"])

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from scripts.image.podman import Podman
+from scripts.image.podman import MARK, Podman
 from scripts.image.running import PASSWORD, fetch, free_port, wait
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes"
@@ -58,6 +58,9 @@ def playable(image: str, database: str, port: int) -> tuple[list[dict[str, Any]]
         )
         config_map["data"][key] = yaml.safe_dump(config)
     spec = deployment["spec"]["template"]["spec"]
+    deployment["metadata"]["name"] = f"{MARK}-exporter"  # its pod: {MARK}-exporter-pod
+    (volume,) = [v for v in spec["volumes"] if v.get("configMap", {}).get("name")]
+    config_map["metadata"]["name"] = volume["configMap"]["name"] = f"{MARK}-config"
     spec["hostNetwork"] = True
     (container,) = spec["containers"]
     probes = [container.pop(p)["httpGet"]["path"] for p in ("readinessProbe", "livenessProbe")]
@@ -75,6 +78,7 @@ def check_kube_play(podman: Podman, image: str, database: str, work: Path) -> li
     path = work / "exporter-play.yaml"
     path.write_text(yaml.safe_dump_all(documents), encoding="utf-8")
     podman.kube_files.append(path)
+    podman.volumes += [d["metadata"]["name"] for d in documents if d["kind"] == "ConfigMap"]
     podman.run("kube", "play", str(path))
     for probe in probes:
         url = f"http://127.0.0.1:{port}{probe}"

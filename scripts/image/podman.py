@@ -1,5 +1,7 @@
-"""podman as the image test uses it: every container, pod and image it makes is remembered
-and removed at the end, and the host's two quirks are set in a containers.conf of its own."""
+"""podman as the image test uses it: every container, pod, volume and image it makes carries
+this process's id (``MARK`` in names, ``LABEL`` on images) and is removed at the end, whatever
+else podman holds (another image test may run beside it), and the host's two quirks are set in
+a containers.conf of its own."""
 
 from __future__ import annotations
 
@@ -9,6 +11,11 @@ import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+MARK = f"jobmon-image-test-{os.getpid()}"  # in the name of each container, pod and volume
+LABEL = f"jobmon-image-test={os.getpid()}"  # on each image, intermediate ones included
+# podman builds this image for the first pod it starts (kube play) and keeps it for the next.
+PAUSE = "reference=localhost/podman-pause"
 
 
 class Failed(Exception):
@@ -34,12 +41,9 @@ class Podman:
     def __init__(self, work: Path) -> None:
         self.env = {**os.environ, "CONTAINERS_CONF": str(_containers_conf(work))}
         self.containers: list[str] = []
+        self.volumes: list[str] = []
         self.kube_files: list[Path] = []
-        self.images_before = set(self.run("images", "-aq").split())
-        self.volumes_before = set(self._volumes())
-
-    def _volumes(self) -> list[str]:
-        return self.run("volume", "ls", "-q").split()
+        self.pause_before = set(self.run("images", "-q", "--filter", PAUSE).split())
 
     def run(self, *args: str, check: bool = True, timeout: float = 600) -> str:
         """podman ``args``; its stdout. A failure raises :class:`Failed` with stderr."""
@@ -51,19 +55,23 @@ class Podman:
         return self.run("run", "-d", "--name", name, *args).strip()
 
     def clean(self) -> list[str]:
-        """Remove every container, pod, volume (a played ConfigMap's) and image made since this
-        object was created."""
+        """Remove every container, pod, volume (a played ConfigMap's) and image made here."""
         removed = []
         for path in self.kube_files:
             self.run("kube", "down", str(path), check=False)
         for name in self.containers:
             if self.run("rm", "-f", "-t", "0", name, check=False):
                 removed.append(f"container {name}")
-        for volume in set(self._volumes()) - self.volumes_before:
+        for volume in self.volumes:
             if self.run("volume", "rm", "-f", volume, check=False):
                 removed.append(f"volume {volume}")
-        for image in set(self.run("images", "-aq").split()) - self.images_before:
-            if self.run("rmi", "-f", image, check=False):
+        images = self.run("images", "-aq", "--filter", f"label={LABEL}", check=False).split()
+        if images and self.run("rmi", "-f", *images, check=False):
+            removed += [f"image {image}" for image in images]
+        # The pause image, if this run made podman build it; without -f, podman keeps it while
+        # a pod of another run uses it.
+        for image in set(self.run("images", "-q", "--filter", PAUSE).split()) - self.pause_before:
+            if self.run("rmi", image, check=False):
                 removed.append(f"image {image}")
         return removed
 

@@ -4,7 +4,6 @@ inside the container, and a SIGTERM in the middle of a run."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 import urllib.request
@@ -14,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from scripts.image.podman import Failed, Podman
+from scripts.image.podman import MARK, Failed, Podman
 
 PASSWORD = "image-test-s3cret"  # trust auth ignores it; it must show nowhere
 JOBS = [
@@ -77,7 +76,7 @@ class Deployment:
     def start(self) -> tuple[str, int]:
         """``jobmon run`` (the image's default) in a new container; its name and port."""
         self.count += 1
-        name, port = f"jobmon-image-test-{os.getpid()}-{self.count}", free_port()
+        name, port = f"{MARK}-{self.count}", free_port()
         self.podman.start(
             name, "--network", "host",
             "-v", f"{self.config}:/etc/jobmon/config.yaml:ro",
