@@ -1,38 +1,44 @@
 """Import speed and memory: jobmon's validated import next to the fastest unvalidated loads.
 
-Generates an 8-column CSV (integer, text, email pattern, enum, decimal, float, boolean, date)
-and, on the same file in the same run, measures:
+Generates an 8-column CSV (integer, text, e-mail pattern, enum, decimal, float, boolean, date)
+with 0.1% bad records (see ``import_loads.py``) and, on the same file in the same run, measures
+on each database its baselines, then a jobmon import of the same file into the same server:
 
 - PostgreSQL: ``COPY ... FROM STDIN`` through psycopg's ``cursor.copy`` (``write_row`` of each
-  parsed record, no validation), then a jobmon import of the same file into the same server;
-- SQLite: the standard library's ``executemany`` of the parsed records in one transaction,
-  then a jobmon import, both into the same database file with jobmon's settings (WAL);
+  parsed record, no validation);
+- SQLite: the standard library's ``executemany`` of the parsed records in one transaction, into
+  the same database file with jobmon's settings (WAL);
+- MariaDB: PyMySQL's ``executemany`` in one transaction, and ``LOAD DATA LOCAL INFILE``;
 - while each jobmon import runs, another process loops over run transitions of another job
   in the same jobmon database and reports the longest one (imports commit in chunks, so no
   other job should wait long);
-- peak RSS of a jobmon import in a child process, for two file sizes, on both databases.
+- peak RSS of a jobmon import in a child process, for two file sizes, on every database.
 
-    python bench/import_bench.py [--rows 1000000] [--rss-rows 1000000 5000000]
-                                 [--postgresql URL] [--skip-postgresql] [--skip-rss]
+Each figure is printed with its baselines beside it, and the ratio of the baseline's time to
+jobmon's (above 100%: jobmon is faster). ``--runs N`` repeats the speed part and ends with the
+spread of each ratio.
+
+    python bench/import_bench.py [--rows 1000000] [--runs 1] [--rss-rows 1000000 5000000]
+                                 [--postgresql URL] [--mariadb URL]
+                                 [--skip-postgresql] [--skip-mariadb] [--skip-rss]
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import os
-import random
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from datetime import date, timedelta
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import import_loads as loads  # the benchmark's own helper, next to this file
 
 from runner.core import catalog, config, control
 from runner.core.clock import utcnow
@@ -42,39 +48,19 @@ from runner.core.storage.migrate import upgrade
 from runner.executor.worker import run_once
 
 PG_ADMIN = os.environ.get("JOBMON_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-HEADER = ["id", "name", "email", "country", "amount", "score", "active", "signup"]
-COLUMNS: list[dict[str, Any]] = [
-    {"name": "id", "type": "integer", "required": True},
-    {"name": "name", "type": "text", "max_length": 60, "required": True},
-    {"name": "email", "type": "pattern", "pattern": r"[^@\s]+@[^@\s]+\.[a-z]+"},
-    {"name": "country", "type": "enum", "choices": ["FR", "DE", "US", "GB", "NO", "JP"]},
-    {"name": "amount", "type": "decimal", "precision": 12, "scale": 2},
-    {"name": "score", "type": "float"},
-    {"name": "active", "type": "boolean"},
-    {"name": "signup", "type": "date"},
-]
-BASELINE_TABLE = (
-    "CREATE TABLE {name} (id BIGINT, name VARCHAR(60), email TEXT, country VARCHAR(2),"
-    " amount NUMERIC(12, 2), score DOUBLE PRECISION, active BOOLEAN, signup DATE)"
-)
-
-
-def generate(path: Path, rows: int) -> None:
-    """A CSV of ``rows`` valid records (the same for a given count)."""
-    rng = random.Random(rows)
-    countries = ["FR", "DE", "US", "GB", "NO", "JP"]
-    start = date(2015, 1, 1)
-    with path.open("w", encoding="utf-8", newline="") as out:
-        out.write(",".join(HEADER) + "\n")
-        for base in range(0, rows, 10_000):
-            lines = []
-            for i in range(base + 1, min(rows, base + 10_000) + 1):
-                lines.append(
-                    f'{i},"Customer {i}, Ltd",user{i}@example.com,{countries[i % 6]},'
-                    f"{rng.randrange(10**7) / 100:.2f},{rng.random():.6f},"
-                    f"{'true' if i % 3 else 'false'},{start + timedelta(days=i % 3650)}\n"
-                )
-            out.write("".join(lines))
+MARIADB_ADMIN = os.environ.get("JOBMON_TEST_MARIADB", "mariadb+pymysql://root@127.0.0.1:3306/test")
+Baseline = Callable[[str, Path, Path], float]
+# Per database: each baseline's name and how it is measured (url, file, work directory).
+BASELINES: dict[str, list[tuple[str, Baseline]]] = {
+    "PostgreSQL": [("COPY (psycopg write_row)", lambda u, p, w: loads.postgresql_copy(u, p))],
+    "SQLite": [
+        ("stdlib executemany", lambda u, p, w: loads.sqlite_executemany(w / "jobmon.db", p))
+    ],
+    "MariaDB": [
+        ("PyMySQL executemany", lambda u, p, w: loads.mariadb_executemany(u, p)),
+        ("LOAD DATA LOCAL INFILE", lambda u, p, w: loads.mariadb_load_data(u, p)),
+    ],
+}
 
 
 def job_config(url: str, data: Path, path: Path, table: str) -> Config:
@@ -89,7 +75,7 @@ def job_config(url: str, data: Path, path: Path, table: str) -> Config:
                     "kind": "import",
                     "source": {"path": str(path)},
                     "target": {"table": table, "create": True},
-                    "columns": COLUMNS,
+                    "columns": loads.COLUMNS,
                 },
                 {"name": "bench-idle", "kind": "python", "callable": "runner.examples:noop"},
             ],
@@ -128,113 +114,73 @@ def timed_import(cfg: Config, db: Database) -> tuple[float, float]:
     return seconds, longest
 
 
-@contextmanager
-def postgresql_database(admin: str) -> Iterator[str]:
-    """A scratch database on the server, dropped at the end; its URL."""
-    name = f"jobmon_bench_{os.getpid()}"
-    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    try:
-        yield sa.make_url(admin).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        engine.dispose()
-
-
-def bench_postgresql(path: Path, rows: int, url: str) -> None:
+def bench_database(name: str, url: str, path: Path, rows: int, work: Path) -> dict[str, float]:
+    """Baselines then a jobmon import on one database; prints them, returns the ratios."""
     db = Database(url)
     try:
         upgrade(db)
-        baseline = copy_baseline(db, path)
-        assert count_rows(db, "baseline") == rows
+        baselines = [(what, measure(url, path, work)) for what, measure in BASELINES[name]]
         seconds, longest = timed_import(job_config(url, path.parent, path, "imported"), db)
-        assert count_rows(db, "imported") == rows
-        report("PostgreSQL", rows, "COPY (psycopg cursor.copy)", baseline, seconds, longest)
+        good = rows - loads.bad_records(rows)
+        if count_rows(db, "imported") != good:
+            raise SystemExit(f"{name}: {count_rows(db, 'imported')} rows, expected {good}")
         with db.engine.begin() as conn:
-            conn.exec_driver_sql("DROP TABLE baseline")
             conn.exec_driver_sql("DROP TABLE imported")
     finally:
         db.dispose()
-
-
-def copy_baseline(db: Database, path: Path) -> float:
-    raw = db.engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        cursor.execute(BASELINE_TABLE.format(name="baseline"))
-        raw.commit()
-        began = time.perf_counter()
-        with path.open(newline="", encoding="utf-8") as source:
-            records = csv.reader(source)
-            next(records)
-            with cursor.copy("COPY baseline FROM STDIN") as copy:
-                for record in records:
-                    copy.write_row(record)
-        raw.commit()
-        return time.perf_counter() - began
-    finally:
-        raw.close()
-
-
-def bench_sqlite(path: Path, rows: int, work: Path) -> None:
-    url = f"sqlite:///{work / 'jobmon.db'}"
-    db = Database(url)
-    upgrade(db)
-    baseline = executemany_baseline(work / "jobmon.db", path)
-    assert count_rows(db, "baseline") == rows
-    seconds, longest = timed_import(job_config(url, path.parent, path, "imported"), db)
-    assert count_rows(db, "imported") == rows
-    db.dispose()
-    report("SQLite", rows, "stdlib executemany", baseline, seconds, longest)
-
-
-def executemany_baseline(database: Path, path: Path) -> float:
-    """Into the same database file, with the settings jobmon uses (WAL, synchronous=NORMAL)."""
-    import sqlite3
-
-    base = sqlite3.connect(database, isolation_level=None)
-    base.execute("PRAGMA synchronous = NORMAL")
-    base.execute(BASELINE_TABLE.format(name="baseline"))
-    began = time.perf_counter()
-    with path.open(newline="", encoding="utf-8") as source:
-        records = csv.reader(source)
-        next(records)
-        base.execute("BEGIN")
-        base.executemany("INSERT INTO baseline VALUES (?, ?, ?, ?, ?, ?, ?, ?)", records)
-        base.execute("COMMIT")
-    seconds = time.perf_counter() - began
-    base.close()
-    return seconds
-
-
-def report(
-    name: str, rows: int, what: str, baseline: float, seconds: float, longest: float
-) -> None:
-    print(f"{name}, {rows:,} rows, 8 columns")
-    print(f"  {what + ', no validation':40s} {rate(rows, baseline)}")
-    print(f"  {'jobmon import, validated, checkpointed':40s} {rate(rows, seconds)}")
-    print(f"  {'ratio':40s} {baseline / seconds:10.0%} of the baseline")
-    print(f"  {'longest transition of another job':40s} {longest * 1000:10.0f} ms")
+    print(f"{name}, {rows:,} rows ({loads.bad_records(rows):,} bad), 8 columns")
+    for what, baseline in baselines:
+        print(f"  {what + ', no validation':42s} {rate(rows, baseline)}")
+    print(f"  {'jobmon import, validated, checkpointed':42s} {rate(rows, seconds)}")
+    ratios = {what: baseline / seconds for what, baseline in baselines}
+    for what, ratio in ratios.items():
+        print(f"  {'ratio to ' + what:42s} {ratio:10.0%}")
+    print(f"  {'longest transition of another job':42s} {longest * 1000:10.0f} ms", flush=True)
+    return {f"{name}: {what}": ratio for what, ratio in ratios.items()}
 
 
 def peak_rss(path: Path, url: str) -> int:
-    """Peak RSS (KiB) of a child process that imports ``path`` into the database at ``url``
-    (with its own reading process, if it starts one: wait4 counts waited-for descendants)."""
+    """Peak RSS (KiB) of a child process that imports ``path`` into the database at ``url``,
+    or of a process it starts (the larger): each one's high-water mark, read from /proc
+    until it ends. (``wait4``'s figure would count this process's own RSS at the fork.)"""
     child = subprocess.Popen([sys.executable, __file__, "--child-import", str(path), url])
-    _pid, status, usage = os.wait4(child.pid, 0)
-    if status != 0:
+    peaks: dict[int, int] = {}
+    while child.poll() is None:
+        for pid in (child.pid, *descendants(child.pid)):
+            peaks[pid] = max(peaks.get(pid, 0), high_water(pid))
+        time.sleep(0.02)
+    if child.returncode != 0:
         raise SystemExit("the child import failed")
-    return int(usage.ru_maxrss)
+    return max(peaks.values())
+
+
+def descendants(pid: int) -> list[int]:
+    """The process ids of ``pid``'s children and theirs (Linux)."""
+    found = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found += [int(c) for c in (task / "children").read_text().split()]
+    except OSError:
+        return []
+    return found + [d for c in found for d in descendants(c)]
+
+
+def high_water(pid: int) -> int:
+    """The peak resident set size (KiB) of a running process so far, or 0 if it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    found = [line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")]
+    return int(found[0]) if found else 0
 
 
 def bench_rss(sizes: list[int], work: Path, urls: dict[str, str]) -> None:
     print("Peak RSS of an import in a child process")
-    print("(PostgreSQL: the larger of that process and its reading process)")
+    print("(the larger of that process and any process it starts, such as a reading process)")
     for rows in sizes:
         path = work / f"rss-{rows}.csv"
-        generate(path, rows)
+        loads.generate(path, rows)
         size = path.stat().st_size / 2**20
         for name, url in urls.items():
             rss = peak_rss(path, url) / 1024
@@ -269,16 +215,30 @@ def child_transitions(url: str) -> None:
     print(longest, flush=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def spread(runs: list[dict[str, float]]) -> None:
+    print(f"Ratios over {len(runs)} runs (baseline's time / jobmon's), min - max")
+    for key in runs[0]:
+        values = [run[key] for run in runs]
+        print(f"  {key:52s} {min(values):5.0%} - {max(values):5.0%}")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=1, help="repeat the speed part N times")
     parser.add_argument("--rss-rows", type=int, nargs="*", default=[1_000_000, 5_000_000])
     parser.add_argument("--postgresql", default=PG_ADMIN, help="admin URL of a PostgreSQL server")
+    parser.add_argument("--mariadb", default=MARIADB_ADMIN, help="admin URL of a MariaDB server")
     parser.add_argument("--skip-postgresql", action="store_true")
+    parser.add_argument("--skip-mariadb", action="store_true")
     parser.add_argument("--skip-rss", action="store_true")
     parser.add_argument("--child-import", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--child-transitions", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     if args.child_import:
         return child_import(*args.child_import)
     if args.child_transitions:
@@ -286,15 +246,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="jobmon-bench-") as tmp, ExitStack() as stack:
         work = Path(tmp)
         path = work / "bench.csv"
-        generate(path, args.rows)
+        loads.generate(path, args.rows)
         print(f"{path.stat().st_size / 2**20:.0f} MiB CSV, {args.rows:,} rows\n")
-        urls = {"SQLite": f"sqlite:///{work / 'rss.db'}"}
+        urls = {"SQLite": f"sqlite:///{work / 'jobmon.db'}"}
         if not args.skip_postgresql:
-            url = stack.enter_context(postgresql_database(args.postgresql))
-            bench_postgresql(path, args.rows, url)
-            urls["PostgreSQL"] = url
-        bench_sqlite(path, args.rows, work)
+            urls["PostgreSQL"] = stack.enter_context(loads.scratch_database(args.postgresql))
+        if not args.skip_mariadb:
+            urls["MariaDB"] = stack.enter_context(loads.scratch_database(args.mariadb))
+        runs = []
+        for run in range(args.runs):
+            if args.runs > 1:
+                print(f"Run {run + 1} of {args.runs}")
+            ratios: dict[str, float] = {}
+            for name, url in urls.items():
+                ratios |= bench_database(name, url, path, args.rows, work)
+            runs.append(ratios)
+            print()
+        if args.runs > 1:
+            spread(runs)
         if not args.skip_rss:
+            urls["SQLite"] = f"sqlite:///{work / 'rss.db'}"
             bench_rss(args.rss_rows, work, urls)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,16 @@ def test_child_is_ended_when_closed_early(tmp_path: Path) -> None:
     assert first[1].rows == ["0\n", "1\n"]
     chunks.close()
     assert chunks._proc.returncode is not None
+
+
+def test_child_started_first_reads_from_where_its_plan_says(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("1\n2\n3\n4\n5\n")
+    with ProcessChunks() as chunks:
+        deadline = time.monotonic() + 60
+        while not chunks.ready():
+            assert time.monotonic() < deadline, "the child did not start"
+            time.sleep(0.01)
+        chunks.send(Plan(JOB, str(path), 4, 2, [0], 1, "tuple"))  # after "1\n2\n", line 2
+        got = [(b.lines, c.rows) for b, c in chunks]
+    assert got == [([3, 4], [("3",), ("4",)]), ([5], [("5",)])]

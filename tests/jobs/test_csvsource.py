@@ -7,6 +7,9 @@ import io
 from pathlib import Path
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from runner.core.config import CsvFormat, CsvSource
 from runner.core.states import RejectReason
 from runner.executor.jobs.csvsource import MAX_RAW_CHARS, CsvReader, Failure
@@ -191,3 +194,36 @@ def test_a_line_of_exactly_max_record_bytes_is_a_record(tmp_path: Path) -> None:
     with CsvReader(path, CsvSource(path=str(path), max_record_bytes=1024)) as reader:
         batch = reader.read(10)
     assert (len(batch.records), batch.failures) == (2, [])
+
+
+def read_batches(data: bytes, count: int, fast: bool, **options: Any) -> list[Any]:
+    """Every batch of ``data`` read ``count`` records at a time, as comparable tuples."""
+    batches = []
+    with CsvReader(io.BytesIO(data), CsvSource(path="x.csv", **options), keep_bytes=True) as r:
+        while True:
+            b = r.read(count, fast=fast)
+            batches.append((b.records, b.lines, b.failures, b.offset, b.line, b.eof, b.data))
+            if b.eof:
+                return batches
+
+
+LINES = st.lists(
+    st.one_of(
+        st.sampled_from([b"", b"a,b", b'"x,y",z', b'"open', b'a"b', b'"q"x', b"\xff,1", b"\r"]),
+        st.binary(max_size=12).map(lambda b: b.replace(b"\n", b"")),
+        st.text(st.sampled_from('ab,"\r é'), max_size=40).map(str.encode),
+        st.integers(1020, 1030).map(lambda n: b"y," + b"x" * n),  # about the limit
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(LINES, st.booleans(), st.integers(1, 7), st.sampled_from([1024, 1027]))
+def test_fast_reads_give_the_batches_of_record_by_record_reads(
+    lines: list[bytes], last_break: bool, count: int, limit: int
+) -> None:
+    data = b"\n".join(lines) + (b"\n" if last_break else b"")
+    for options in ({}, {"encoding": "latin-1"}):
+        fast = read_batches(data, count, True, max_record_bytes=limit, **options)
+        assert fast == read_batches(data, count, False, max_record_bytes=limit, **options)

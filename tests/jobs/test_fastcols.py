@@ -1,4 +1,5 @@
-"""Whole chunks column by column: only plainly valid chunks, the same rows as row by row."""
+"""Whole chunks column by column: the plainly valid records, the same rows as row by row, and
+the others named for the row path."""
 
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ def test_chunk_converter_takes_plainly_valid_chunks() -> None:
     records = [PLAIN, ["22", "7", "-1.5", "x\u00e9", "c", "b", "0", "1999-12-31", "", "5", ""]]
     for output in ("tuple", "copy"):
         convert = converter(*ALL_TYPES, output=output)
-        rows = chunk_converter(convert, output).convert(records)
-        assert rows is not None
+        rows, others = chunk_converter(convert, output).convert(records)
+        assert others == []
         assert rows == row_by_row(convert, records)
         assert None not in rows
 
@@ -47,7 +48,7 @@ def test_chunk_converter_leaves_anything_unusual_to_the_rows() -> None:
         [],
     ]
     for record in unusual:
-        assert chunk.convert([PLAIN, record]) is None
+        assert chunk.convert([PLAIN, record, PLAIN]) == ([convert.fast(PLAIN)] * 2, [1])
 
 
 # Mostly plain fields, so that many chunks are taken whole.
@@ -58,9 +59,10 @@ RECORD = st.tuples(*(st.one_of(st.just(plain), st.just(plain), FIELD) for plain 
 @given(st.lists(RECORD, min_size=1, max_size=4), st.sampled_from(["tuple", "copy"]))
 def test_chunk_converter_agrees_with_the_row_path(records: list[list[str]], output: Output) -> None:
     convert = converter(*ALL_TYPES, output=output)
-    rows = chunk_converter(convert, output).convert(records)
-    if rows is not None:
-        assert rows == row_by_row(convert, records)
-        assert None not in rows
+    rows, others = chunk_converter(convert, output).convert(records)
+    taken = [record for i, record in enumerate(records) if i not in others]
+    assert others == sorted(set(others))
+    assert rows == row_by_row(convert, taken)
+    assert None not in rows
     done = convert.convert(records, list(range(1, len(records) + 1)))
     assert len(done.rows) + len(done.rejects) == len(records)

@@ -330,10 +330,10 @@ def test_import_stores_each_type_as_the_database_reads_it(env: Env) -> None:
     ]
 
 
-@pytest.fixture
-def in_child_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Read and validate every file in a child process, as large files are into PostgreSQL."""
-    from runner.executor.jobs import strategy
+def read_in_child(monkeypatch: pytest.MonkeyPatch, after: int = 0) -> None:
+    """Read and validate every file in a child process, as large files are into PostgreSQL,
+    handed over once ``after`` chunks are read here (at once: the file is all the child's)."""
+    from runner.executor.jobs import convertproc, strategy
 
     monkeypatch.setattr(strategy, "PARALLEL_MIN_BYTES", 0)
     real = strategy.choose
@@ -343,6 +343,14 @@ def in_child_process(monkeypatch: pytest.MonkeyPatch) -> None:
         return dataclasses.replace(chosen, producer="process")
 
     monkeypatch.setattr(strategy, "choose", choose)
+    asked = iter(range(after, -1, -1))
+    monkeypatch.setattr(convertproc.ProcessChunks, "ready", lambda self: next(asked, 0) == 0)
+
+
+@pytest.fixture
+def in_child_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole file read in a child process."""
+    read_in_child(monkeypatch)
 
 
 @pytest.mark.usefixtures("in_child_process")
@@ -426,3 +434,20 @@ def test_refused_texts_come_from_records_or_from_the_chunks_bytes() -> None:
     assert refused_texts(batch, kept, [1, 2], fmt, 10) == expected
     assert refused_texts(batch, sent, [1, 2], fmt, 10) == expected
     assert refused_texts(batch, sent, [], fmt, 10) == {}
+
+
+def test_import_handed_over_to_the_child_midway_keeps_every_row_and_reject_once(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = env.data / "midway.csv"
+    lines = [f"{i},n{i}" if i % 7 else f"{i},{'x' * 20}" for i in range(1, 51)]
+    path.write_text("id,name\n" + "\n".join(lines) + '\n51,"two\nlines"\n52,\n')
+    columns = [{"name": "id", "type": "integer"}, {"name": "name", "max_length": 10}]
+    cfg = env.config(job(path, columns=columns, chunk_rows=8))
+    read_in_child(monkeypatch, after=3)  # three chunks read here, then the child's
+    assert env.start(cfg, "imp") is Status.FINISHED
+    assert env.rows("people", "id", "name")[-2:] == [(51, "two\nlines"), (52, None)]
+    assert env.rows("people", "id") == [(i,) for i in range(1, 53) if i % 7 or i > 50]
+    assert env.rejects() == [(i + 1, "name", "length") for i in range(7, 50, 7)]
+    run = env.last_run()
+    assert (run.records, run.rejects) == (52, 7)

@@ -57,7 +57,7 @@ LATIN1_FIXES = {
 def producer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Chunks read as the strategy chooses, or by a child process (large files, PostgreSQL)."""
     if request.param == "process":
-        from runner.executor.jobs import strategy
+        from runner.executor.jobs import convertproc, strategy
 
         real = strategy.choose
 
@@ -66,6 +66,8 @@ def producer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
             return dataclasses.replace(chosen, producer="process")
 
         monkeypatch.setattr(strategy, "choose", choose)
+        # The whole file to the child, even if it is read before the child has started.
+        monkeypatch.setattr(convertproc.ProcessChunks, "ready", lambda self: True)
     return str(request.param)
 
 

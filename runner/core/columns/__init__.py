@@ -7,6 +7,7 @@ them all by name.
 
 from runner.core.columns.base import (
     Check,
+    Checked,
     ChunkCheck,
     ColumnOptions,
     ColumnType,
@@ -27,6 +28,7 @@ __all__ = [
     "TRUE_VALUES",
     "TYPES",
     "Check",
+    "Checked",
     "ChunkCheck",
     "ColumnOptions",
     "ColumnType",

@@ -12,7 +12,8 @@ A record is converted by three equivalent paths, and each type provides its part
   (the checker) and ``_d{i}`` (the stored default). Values from the config are only ever
   read from those names, never written into the code;
 - the chunk fast path, :meth:`ColumnType.chunk_check`: a whole column of a chunk checked at
-  once, which accepts a subset of what the whole-row template accepts as is.
+  once, which accepts a subset of what the whole-row template accepts as is, and names the
+  values it does not accept (their records take the two paths above).
 
 Stored texts are canonical and every supported database accepts them (``123``, ``-4.50``,
 ``1``/``0`` for booleans, ISO dates), so one row of strings can go to PostgreSQL's COPY,
@@ -21,6 +22,7 @@ SQLite or MariaDB alike. An empty field is NULL or the column's default, whateve
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal, Protocol
@@ -35,8 +37,10 @@ Output = Literal["tuple", "copy"]
 # A stored text as the output writes it: as it is for tuples, escaped for COPY.
 Store = Callable[[str], str]
 Values = Sequence[str]
-# A column's values checked and stored, or None when the chunk must go row by row.
-ChunkCheck = Callable[[Values], Sequence[Any] | None]
+# A column's values checked: their stored texts, and the indices of the values that are not
+# plainly valid (their places hold anything): the records they belong to go row by row.
+Checked = tuple[Sequence[Any], list[int]]
+ChunkCheck = Callable[[Values], Checked]
 
 
 class Invalid(Exception):
@@ -109,35 +113,74 @@ class ColumnType(ABC):
 def each(convert: Check) -> ChunkCheck:
     """The chunk check that applies ``convert`` to every value."""
 
-    def check(values: Values) -> Sequence[Any] | None:
+    def check(values: Values) -> Checked:
         try:
-            return list(map(convert, values))
+            return list(map(convert, values)), []
         except Exception:
-            return None
+            return _one_by_one(convert, values)
 
     return check
 
 
-def lines_match(match: Callable[[str], Any], values: Values) -> bool:
-    """Every value matches ``match``'s repeated ``value\\n`` (and none holds a line break)."""
+def _one_by_one(convert: Check, values: Values) -> Checked:
+    stored: list[Any] = []
+    failed = []
+    for index, value in enumerate(values):
+        try:
+            stored.append(convert(value))
+        except Exception:
+            stored.append(None)
+            failed.append(index)
+    return stored, failed
+
+
+def nones(stored: Sequence[Any]) -> list[int]:
+    """The indices of None in ``stored``, in one pass in C."""
+    found: list[int] = []
+    at = -1
+    try:
+        while True:
+            at = stored.index(None, at + 1)
+            found.append(at)
+    except ValueError:
+        return found
+
+
+def line_failures(lines: re.Pattern[str], values: Values) -> list[int]:
+    """The indices of the values that ``lines`` does not take as one of its repeated lines.
+
+    ``lines`` is ``(?:X\\n)*`` where ``X`` never matches a line break: matched from a line's
+    start, it takes every line up to the first one ``X`` does not match whole, so the values
+    are checked in a few C calls when they are all plain, and one more per value that is not.
+    """
     joined = "\n".join(values) + "\n"
-    return joined.count("\n") == len(values) and match(joined) is not None
+    if joined.count("\n") != len(values):  # a value holds a line break: each on its own
+        return [i for i, v in enumerate(values) if "\n" in v or not lines.fullmatch(v + "\n")]
+    failed: list[int] = []
+    at = index = 0
+    while True:
+        end = lines.match(joined, at).end()  # type: ignore[union-attr]  # a star always matches
+        if end == len(joined):
+            return failed
+        index += joined.count("\n", at, end)
+        failed.append(index)
+        at, index = joined.index("\n", end) + 1, index + 1
 
 
-def lines_check(match: Callable[[str], Any]) -> ChunkCheck:
-    """The chunk check that keeps values as they are when they all match ``match``'s lines."""
+def lines_check(lines: re.Pattern[str]) -> ChunkCheck:
+    """The chunk check that keeps values as they are where they match ``lines`` (see above)."""
 
-    def check(values: Values) -> Values | None:
-        return values if lines_match(match, values) else None
+    def check(values: Values) -> Checked:
+        return values, line_failures(lines, values)
 
     return check
 
 
 def mapped(mapping: Mapping[str, Any]) -> ChunkCheck:
-    """The chunk check that stores each value as ``mapping`` says, if it lists them all."""
+    """The chunk check that stores each value as ``mapping`` says, where it lists it."""
 
-    def check(values: Values) -> Sequence[Any] | None:
+    def check(values: Values) -> Checked:
         stored = list(map(mapping.get, values))
-        return None if None in stored else stored
+        return stored, nones(stored)
 
     return check

@@ -36,7 +36,7 @@ else:
         return None
     o{i} = _str{i}(x)
 """
-_INTEGER_LINES = re.compile(r"(?:[1-9][0-9]{0,17}\n)*").fullmatch
+_INTEGER_LINES = re.compile(r"(?:[1-9][0-9]{0,17}\n)*")
 # Digits with at most one point are a finite number: no need to parse them.
 _FLOAT_ROW = """\
 if v.replace('.', '', 1).isdigit() and v.isascii():
@@ -47,7 +47,7 @@ else:
         return None
     o{i} = v.strip()
 """
-_FLOAT_LINES = re.compile(r"(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)\n)*").fullmatch
+_FLOAT_LINES = re.compile(r"(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)\n)*")
 # Only the canonical spelling is kept as is; anything else goes to the checker.
 _DECIMAL_ROW = """\
 if _m{i}(v) is None:
@@ -196,4 +196,4 @@ class DecimalType(ColumnType):
     ) -> ChunkCheck:
         """Every value in the canonical spelling."""
         # Our own pattern: no anchors, nothing that matches a line break.
-        return lines_check(re.compile(rf"(?:{decimal_regex(column).pattern}\n)*").fullmatch)
+        return lines_check(re.compile(rf"(?:{decimal_regex(column).pattern}\n)*"))

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import mysql
 
 from runner.core.columns.base import (
     Check,
+    Checked,
     ChunkCheck,
     ColumnOptions,
     ColumnType,
@@ -19,7 +20,7 @@ from runner.core.columns.base import (
     Output,
     Store,
     Values,
-    lines_match,
+    line_failures,
 )
 from runner.core.states import RejectReason
 
@@ -30,18 +31,28 @@ if len(v) != 10 or v[7] != '-':
     return None
 o{i} = v
 """
-_ISODATE_LINES = re.compile(r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}\n)*").fullmatch
+_ISODATE_LINES = re.compile(r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}\n)*")
 
 
-def _isodate_chunk(values: Values) -> Values | None:
-    if not lines_match(_ISODATE_LINES, values):
-        return None
+def _isodate_chunk(values: Values) -> Checked:
+    failed = line_failures(_ISODATE_LINES, values)
     try:
-        for _ in map(date.fromisoformat, values):
-            pass
+        if not failed:
+            for _ in map(date.fromisoformat, values):
+                pass
+            return values, failed
     except ValueError:
-        return None
-    return values
+        pass
+    unread = set(failed)
+    return values, [i for i, v in enumerate(values) if i in unread or not _is_date(v)]
+
+
+def _is_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def stored_datetime(moment: datetime) -> str:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from runner.core.columns.base import (
     Check,
+    Checked,
     ChunkCheck,
     ColumnOptions,
     ColumnType,
@@ -22,6 +23,7 @@ from runner.core.columns.base import (
     Store,
     Values,
     mapped,
+    nones,
 )
 from runner.core.states import RejectReason
 
@@ -55,19 +57,24 @@ if o{i} is None:
 def _text_chunk(
     limit: int | None, output: Output, match: Callable[[str], Any] | None
 ) -> ChunkCheck:
-    def check(values: Values) -> Values | None:
+    def check(values: Values) -> Checked:
+        failed: list[int] = []
         if limit is not None and max(map(len, values), default=0) > limit:
-            return None
-        if match is not None and not all(map(match, values)):
-            return None
-        joined = "".join(values)
-        if output == "copy":
-            plain = "\\" not in joined and joined.isprintable()
-        else:
-            plain = "\x00" not in joined
-        return values if plain else None
+            failed += [i for i, v in enumerate(values) if len(v) > limit]
+        if match is not None:
+            failed += nones(list(map(match, values)))
+        if not _plain("".join(values), output):
+            failed += [i for i, v in enumerate(values) if not _plain(v, output)]
+        return values, sorted(set(failed)) if failed else failed
 
     return check
+
+
+def _plain(text: str, output: Output) -> bool:
+    """Nothing in ``text`` to escape (for COPY) or to refuse (NUL)."""
+    if output == "copy":
+        return "\\" not in text and text.isprintable()
+    return "\x00" not in text
 
 
 class TextType(ColumnType):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import io
 from bisect import bisect_right
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
+from dataclasses import replace
 
 from runner.core.config import CsvFormat, ImportJob
 from runner.executor.context import JobFailed
@@ -20,15 +21,15 @@ def chunks(
     how: Strategy, plan: Plan, job: ImportJob, reader: CsvReader
 ) -> Generator[Chunk, None, None]:
     """Chunk after chunk from ``plan``'s start, by ``how.producer`` (see the strategy)."""
-    if how.producer == "process":
-        yield from _child_chunks(plan, job)
-        return
     converter = RowConverter(job.columns, plan.positions, plan.width, job.source, plan.output)
 
     def produce() -> Chunk:
         batch = reader.read(job.chunk_rows)
         return batch, converter.convert(batch.records, batch.lines)
 
+    if how.producer == "process":
+        yield from _child_chunks(plan, job, produce)
+        return
     if how.producer == "thread":
         with Prefetch(produce, _is_last) as prefetched:
             yield from prefetched
@@ -44,10 +45,21 @@ def _is_last(chunk: Chunk) -> bool:
     return chunk[0].eof
 
 
-def _child_chunks(plan: Plan, job: ImportJob) -> Generator[Chunk, None, None]:
-    with ProcessChunks(plan) as produced:
+def _child_chunks(
+    plan: Plan, job: ImportJob, produce: Callable[[], Chunk]
+) -> Generator[Chunk, None, None]:
+    """Chunks produced here while the child process starts, then by the child from where
+    those end."""
+    with ProcessChunks() as child:
+        while not child.ready():
+            chunk = produce()
+            yield chunk
+            if _is_last(chunk):
+                return
+            plan = replace(plan, offset=chunk[0].offset, line=chunk[0].line)
         try:
-            yield from produced
+            child.send(plan)
+            yield from child
         except ChildFailed as exc:
             raise JobFailed(f"reading {job.source.path}: {exc}") from None
 

@@ -9,6 +9,10 @@ parsed source records stay behind (many small strings are costly to pickle); the
 one object, are what the runner parses again, in memory, to quote a row the database refuses.
 It holds at most the chunk it is sending and the one it is reading, so memory stays flat.
 
+Starting the child (an interpreter that imports jobmon's modules) takes a good part of a
+second; the parent reads and converts the first chunks itself meanwhile, and hands the rest of
+the file over (the plan: where to start) once the child says it has started.
+
 The parent ends the child when the run ends, whatever the reason; if the parent dies, the
 child's next write fails and it exits.
 """
@@ -19,6 +23,7 @@ import fcntl
 import gc
 import os
 import pickle
+import select
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -34,6 +39,8 @@ from runner.executor.jobs.rows import Converted, RowConverter
 Chunk = tuple[Batch, Converted]
 # The pipe holds a whole chunk or more, so the child reads on while the parent writes.
 PIPE_BYTES = 8 * 2**20
+# What the child writes once it has started, before its first chunk.
+_STARTED = b"S"
 
 
 class ChildFailed(Exception):
@@ -59,9 +66,10 @@ class _Error:
 
 
 class ProcessChunks:
-    """Chunks read and converted by a child process: iterate once, then :meth:`close`."""
+    """Chunks read and converted by a child process: start it, :meth:`send` it the plan (or
+    give the plan at once), iterate once, then :meth:`close`."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan | None = None) -> None:
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "runner.executor.jobs.convertproc"],
             stdin=subprocess.PIPE,
@@ -69,15 +77,39 @@ class ProcessChunks:
         )
         assert self._proc.stdin is not None and self._proc.stdout is not None
         _widen(self._proc.stdout.fileno())
+        self._started = False
+        if plan is not None:
+            self.send(plan)
+
+    def ready(self) -> bool:
+        """Whether the child has started and waits for its plan (or has ended), without
+        waiting for it."""
+        assert self._proc.stdout is not None
+        if not self._started and select.select([self._proc.stdout], [], [], 0)[0]:
+            self._proc.stdout.read(len(_STARTED))  # or nothing, if the child has ended
+            self._started = True
+        return self._started
+
+    def send(self, plan: Plan) -> None:
+        """Give the child its plan: it starts reading."""
+        assert self._proc.stdin is not None
         try:
             pickle.dump(plan, self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             self._proc.stdin.close()
+        except BrokenPipeError:
+            self.close()
+            raise ChildFailed(
+                f"the reading process ended early (exit code {self._proc.returncode})"
+            ) from None
         except BaseException:
             self.close()
             raise
 
     def __iter__(self) -> Iterator[Chunk]:
         assert self._proc.stdout is not None
+        if not self._started:
+            self._proc.stdout.read(len(_STARTED))
+            self._started = True
         while True:
             try:
                 item = pickle.load(self._proc.stdout)
@@ -135,6 +167,8 @@ def main() -> None:
     gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     out = sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but pickles on the pipe
+    out.write(_STARTED)  # everything is imported: the parent may hand over now
+    out.flush()
     plan: Plan = pickle.load(sys.stdin.buffer)
     try:
         _produce(plan, out)

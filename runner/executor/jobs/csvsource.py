@@ -6,8 +6,9 @@ straight there). A line that does not decode, a record the ``csv`` module refuse
 quote, a field over ``csv.field_size_limit()``, text after a closing quote) becomes a
 :class:`Failure` with its bytes as read (and as text), and reading goes on at the next line.
 
-Most batches take the fast path: the ``csv`` module parses the whole batch in C. When that
-batch holds a bad or multi-line record, it is read again record by record.
+Most batches take the fast path: whole lines read in large pieces, decoded at once, and
+parsed by the ``csv`` module in C. When that batch holds a bad or multi-line record, or a line
+over the limit below, it is read again record by record.
 
 A line longer than ``max_record_bytes`` (an import source's setting, 1 MiB by default) is
 never held in memory: it is read in small pieces and skipped, and becomes a ``parse``
@@ -17,8 +18,7 @@ keeps memory flat.
 A reader asked to keep bytes gives each batch the raw bytes it was read from, so a chunk can
 be parsed again later from memory (an open binary file such as :class:`io.BytesIO` is read
 like a file on disk) without opening the source again, and a rejected record is stored as the
-bytes it was read from. Keeping them costs a batch one join of its lines, and nothing for UTF-8,
-whose lines are joined to be decoded anyway.
+bytes it was read from. The fast path reads them as one block anyway: keeping them is free.
 """
 
 from __future__ import annotations
@@ -28,8 +28,6 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import islice, takewhile
-from operator import methodcaller
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -42,10 +40,10 @@ BOM = codecs.BOM_UTF8
 MAX_RAW_CHARS = 16_000
 _UTF8_NAMES = ("utf-8", "utf-8-sig")
 DEFAULT_MAX_RECORD_BYTES = 2**20
-_SKIP = 64 * 1024
-_ENDS_LINE = methodcaller(
-    "endswith", b"\n"
-)  # how much of an overlong line is read at a time to skip it
+_SKIP = 64 * 1024  # how much of an overlong line is read at a time to skip it
+# Whole lines are read in pieces of at most _BLOCK bytes, sized for _LINE_GUESS bytes a line.
+_BLOCK = 2**20
+_LINE_GUESS = 128
 
 
 class _Overlong(Exception):
@@ -205,27 +203,51 @@ class CsvReader:
 
     def _read_fast(self, count: int, start: int, first: int) -> Batch | None:
         """``count`` lines decoded in one go and parsed as one record each, or None."""
-        raw = list(islice(takewhile(_ENDS_LINE, self._limited()), count))
-        if self._file.tell() != start + sum(map(len, raw)):
-            # A line without its break was read and left: the file's last line, or a piece
-            # of one longer than max_record_bytes, which the slow path skips and reports.
+        lines = self._whole_lines(count, start)
+        if lines is None:
             return None
-        block = b"".join(raw) if self._utf8 or self._keep else b""
+        block, raw = lines
         try:
             # UTF-8 is decoded in one go: the same as line by line.
-            text = self._decode(block) if self._utf8 else "".join(map(self._decode, raw))
-            parts = text.split("\n")
-            if parts[-1] == "":
-                parts.pop()
+            utf8 = self._utf8
+            parts = self._decode(block).split("\n")[:-1] if utf8 else [*map(self._decode, raw)]
             records = list(csv.reader(parts, **self._options))
         except (csv.Error, UnicodeDecodeError):
             return None
         if not len(records) == len(parts) == len(raw):
             return None  # a record spans lines: number them one by one
         self._restart(first + len(raw))
-        lines = list(range(first + 1, first + 1 + len(records)))
+        lines_read = list(range(first + 1, first + 1 + len(records)))
         eof = len(records) < count
-        return Batch(records, lines, [], self.offset, self.line, eof, block if self._keep else b"")
+        data = block if self._keep else b""
+        return Batch(records, lines_read, [], self.offset, self.line, eof, data)
+
+    def _whole_lines(self, count: int, start: int) -> tuple[bytes, list[bytes]] | None:
+        """Up to ``count`` whole lines from ``start`` (the file then just after them), as a block
+        and each without its break, read in large pieces (about ``count`` lines and one line's
+        limit ahead at most); None (the file back at ``start``) if one of them is longer than
+        ``max_record_bytes``, or the file ends without a line break after fewer."""
+        pieces: list[bytes] = []
+        found = tail = 0
+        while found < count:
+            piece = self._file.read(min(_BLOCK, max(_LINE_GUESS, _LINE_GUESS * (count - found))))
+            if not piece:
+                break
+            pieces.append(piece)
+            found += piece.count(b"\n")
+            ends = piece.rfind(b"\n")
+            tail = tail + len(piece) if ends < 0 else len(piece) - ends - 1
+            if tail > self.max_record_bytes:
+                break  # a line already too long to be held: it is read piece by piece instead
+        data = b"".join(pieces)
+        raw = data.split(b"\n", count)
+        rest = raw.pop()  # what follows the last line break taken
+        if (rest and len(raw) < count) or max(map(len, raw), default=0) > self.max_record_bytes:
+            self._file.seek(start)
+            return None
+        block = data[: len(data) - len(rest)]
+        self._file.seek(start + len(block))
+        return block, raw
 
     def _read_slow(self, count: int, start: int) -> Batch:
         batch = Batch()
@@ -276,13 +298,3 @@ class CsvReader:
         data = self._file.read(min(end - begin, MAX_RAW_BYTES))
         self._file.seek(here)
         return data
-
-
-def iter_records(path: str | Path, fmt: CsvFormat, batch: int = 1000) -> Iterator[list[str]]:
-    """Every readable record of a file (for tests and tools; failures are skipped)."""
-    with CsvReader(path, fmt) as reader:
-        while True:
-            read = reader.read(batch)
-            yield from read.records
-            if read.eof:
-                return

@@ -1,28 +1,28 @@
-"""Whole chunks converted column by column, in C-level passes, when every field is plain.
+"""Whole chunks converted column by column, in C-level passes, for every plain record.
 
-Most chunks of a real file hold nothing but plainly valid records. For those, each column is
-checked over the whole chunk at once by its type's chunk check (one regular expression over
-the column's joined text, or ``map`` of a C function over its values) and the rows are
-assembled with ``zip`` and ``str.join``: no Python bytecode runs per field. Each chunk check
-accepts a subset of what its type's whole-row template (see :mod:`runner.jobs.fastrows`)
-accepts as is, and gives the same stored text; as soon as one value of the chunk is not
-plainly valid the chunk goes back to the row-by-row path, which decides (and says why)
-record by record.
+Most records of a real file are plainly valid. For those, each column is checked over the whole
+chunk at once by its type's chunk check (one regular expression over the column's joined text,
+or ``map`` of a C function over its values) and the rows are assembled with ``zip`` and
+``str.join``: no Python bytecode runs per field. Each chunk check accepts a subset of what its
+type's whole-row template (see :mod:`runner.jobs.fastrows`) accepts as is, gives the same
+stored text, and names the values it does not accept: their records (and records of another
+width) go back to the row-by-row path, which decides (and says why) record by record, while
+the rest of the chunk stays on this one. A bad record among thousands costs a few more C calls.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import repeat
+from itertools import compress, repeat
 from operator import add
 from typing import Any
 
-from runner.core.columns import ChunkCheck, Values
+from runner.core.columns import Checked, ChunkCheck, Values
 from runner.executor.jobs.fastrows import ColumnPlan, Output, Row, column_constants
 
 
 class ChunkConverter:
-    """Converts a chunk of records column by column, or says it must go row by row."""
+    """Converts the plain records of a chunk column by column, and names the others."""
 
     def __init__(self, plans: list[ColumnPlan], width: int, output: Output) -> None:
         self.width, self.output = width, output
@@ -32,32 +32,42 @@ class ChunkConverter:
             check = plan.kind.chunk_check(plan.column, output, names)
             self._columns.append((plan.position, plan.column.required, names["_d"], check))
 
-    def convert(self, records: list[list[str]]) -> list[Row] | None:
-        """The rows of ``records`` (the same as row by row), or None if any is not plain."""
-        if not records or set(map(len, records)) != {self.width}:
-            return None
-        fields = list(zip(*records, strict=True))
+    def convert(self, records: list[list[str]]) -> tuple[list[Row], list[int]]:
+        """The rows of the plain records of ``records`` (the same as row by row), and the
+        indices of the others, in order."""
+        fits = list(map(self.width.__eq__, map(len, records)))
+        kept = records if all(fits) else list(compress(records, fits))
+        fields = list(zip(*kept, strict=True))
         stored: list[Sequence[Any]] = []
-        for position, required, default, check in self._columns:
-            values = self._column(fields[position], required, default, check)
-            if values is None:
-                return None
+        failed: set[int] = set()
+        for position, required, default, check in self._columns if kept else ():
+            values, bad = self._column(fields[position], required, default, check)
             stored.append(values)
+            failed.update(bad)
+        if failed:
+            plain = [True] * len(kept)
+            for i in failed:
+                plain[i] = False
+            stored = [list(compress(values, plain)) for values in stored]
+        if kept is records:
+            return self._rows(stored), sorted(failed)
+        index = list(compress(range(len(records)), fits))  # kept's indices in ``records``
+        others = {i for i, fit in enumerate(fits) if not fit} | {index[i] for i in failed}
+        return self._rows(stored), sorted(others)
+
+    def _rows(self, stored: list[Sequence[Any]]) -> list[Row]:
         if self.output == "tuple":
             return list(zip(*stored, strict=True))
         return list(map(add, map("\t".join, zip(*stored, strict=True)), repeat("\n")))
 
     @staticmethod
-    def _column(
-        values: Values, required: bool, default: Any, check: ChunkCheck
-    ) -> Sequence[Any] | None:
+    def _column(values: Values, required: bool, default: Any, check: ChunkCheck) -> Checked:
         if "" not in values:
             return check(values)
+        filled = list(compress(range(len(values)), values))  # the indices of non-empty values
+        checked, bad = check(list(compress(values, values)))
+        failed = [filled[i] for i in bad]
         if required:
-            return None
-        filled = [v for v in values if v]
-        checked = check(filled) if filled else filled
-        if checked is None:
-            return None
+            failed += [i for i, v in enumerate(values) if not v]
         found = iter(checked)
-        return [next(found) if v else default for v in values]
+        return [next(found) if v else default for v in values], failed

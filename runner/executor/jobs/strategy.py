@@ -13,7 +13,9 @@ interpreter lock. When the part of the file left to read is at least
 :data:`PARALLEL_MIN_BYTES`, a child process reads and validates (``"process"``), so parsing
 and writing run on different cores; it sends each chunk's rows with the chunk's raw bytes, and
 the parent parses those bytes again only to quote a row the database refused, never the file.
-Below that size a second thread does it (``"thread"``): a process is not worth starting.
+While the child starts (a good part of a second), the importing process reads and writes the
+first chunks itself, then hands the rest of the file over. Below that size a second thread
+does it (``"thread"``): a process is not worth starting.
 Into SQLite and MariaDB the driver's own work is the larger part and happens in the importing
 process under the interpreter lock: a second thread or process only adds to it (and would
 hold SQLite's write lock longer), so chunks are read where they are written (``"inline"``).
