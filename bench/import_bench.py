@@ -16,16 +16,20 @@ on each database its baselines, then a jobmon import of the same file into the s
 
 Each figure is printed with its baselines beside it, and the ratio of the baseline's time to
 jobmon's (above 100%: jobmon is faster). ``--runs N`` repeats the speed part and ends with the
-spread of each ratio.
+spread of each ratio; ``--json FILE`` writes the last run's figures (``bench/all.py`` reads it).
+The transition loop also runs for a few seconds before each import: the longest transition
+with no import running is printed beside the one during the import.
 
     python bench/import_bench.py [--rows 1000000] [--runs 1] [--rss-rows 1000000 5000000]
                                  [--postgresql URL] [--mariadb URL]
-                                 [--skip-postgresql] [--skip-mariadb] [--skip-rss]
+                                 [--skip-postgresql] [--skip-mariadb] [--skip-rss] [--json FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -34,6 +38,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -45,6 +50,7 @@ from runner.core.clock import utcnow
 from runner.core.config import Config
 from runner.core.storage.db import Database
 from runner.core.storage.migrate import upgrade
+from runner.executor.jobs import strategy
 from runner.executor.worker import run_once
 
 PG_ADMIN = os.environ.get("JOBMON_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -92,8 +98,12 @@ def count_rows(db: Database, table: str) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(sa.table(table))).scalar())
 
 
-def timed_import(cfg: Config, db: Database) -> tuple[float, float]:
-    """Seconds of a jobmon import, and the longest concurrent transition (seconds)."""
+IDLE_SECONDS = 3.0  # the transition loop alone, before the import: its baseline
+
+
+def timed_import(cfg: Config, db: Database) -> tuple[float, float, float]:
+    """Seconds of a jobmon import, the longest transition of another job while it ran, and
+    the longest of the same loop in the same database with no import (seconds)."""
     catalog.sync_jobs(db, cfg.jobs)
     loop = subprocess.Popen(
         [sys.executable, __file__, "--child-transitions", cfg.database.url],
@@ -103,6 +113,10 @@ def timed_import(cfg: Config, db: Database) -> tuple[float, float]:
     )
     assert loop.stdout is not None and loop.stdin is not None
     loop.stdout.readline()  # started
+    time.sleep(IDLE_SECONDS)
+    loop.stdin.write("next\n")
+    loop.stdin.flush()
+    idle = float(loop.stdout.readline())
     began = time.perf_counter()
     status = run_once(cfg, db, "bench-import")
     seconds = time.perf_counter() - began
@@ -111,16 +125,17 @@ def timed_import(cfg: Config, db: Database) -> tuple[float, float]:
     loop.wait()
     if status.value != "finished":
         raise SystemExit(f"the import ended {status.value}")
-    return seconds, longest
+    return seconds, longest, idle
 
 
 def bench_database(name: str, url: str, path: Path, rows: int, work: Path) -> dict[str, float]:
-    """Baselines then a jobmon import on one database; prints them, returns the ratios."""
+    """Baselines then a jobmon import on one database; prints them, returns the ratios and
+    the longest transitions (``longest_transition_ms``, ``idle_transition_ms``)."""
     db = Database(url)
     try:
         upgrade(db)
         baselines = [(what, measure(url, path, work)) for what, measure in BASELINES[name]]
-        seconds, longest = timed_import(job_config(url, path.parent, path, "imported"), db)
+        seconds, longest, idle = timed_import(job_config(url, path.parent, path, "imported"), db)
         good = rows - loads.bad_records(rows)
         if count_rows(db, "imported") != good:
             raise SystemExit(f"{name}: {count_rows(db, 'imported')} rows, expected {good}")
@@ -135,8 +150,9 @@ def bench_database(name: str, url: str, path: Path, rows: int, work: Path) -> di
     ratios = {what: baseline / seconds for what, baseline in baselines}
     for what, ratio in ratios.items():
         print(f"  {'ratio to ' + what:42s} {ratio:10.0%}")
-    print(f"  {'longest transition of another job':42s} {longest * 1000:10.0f} ms", flush=True)
-    return {f"{name}: {what}": ratio for what, ratio in ratios.items()}
+    print(f"  {'longest transition of another job':42s} {longest * 1000:10.0f} ms")
+    print(f"  {'  the same with no import running':42s} {idle * 1000:10.0f} ms", flush=True)
+    return {**ratios, "longest_transition_ms": longest * 1000, "idle_transition_ms": idle * 1000}
 
 
 def peak_rss(path: Path, url: str) -> int:
@@ -175,17 +191,21 @@ def high_water(pid: int) -> int:
     return int(found[0]) if found else 0
 
 
-def bench_rss(sizes: list[int], work: Path, urls: dict[str, str]) -> None:
+def bench_rss(sizes: list[int], work: Path, urls: dict[str, str]) -> float:
+    """Prints each peak RSS; returns the largest (MiB)."""
     print("Peak RSS of an import in a child process")
     print("(the larger of that process and any process it starts, such as a reading process)")
+    largest = 0.0
     for rows in sizes:
         path = work / f"rss-{rows}.csv"
         loads.generate(path, rows)
         size = path.stat().st_size / 2**20
         for name, url in urls.items():
             rss = peak_rss(path, url) / 1024
+            largest = max(largest, rss)
             print(f"  {name:10s} {rows:>10,} rows ({size:4.0f} MiB file): {rss:5.0f} MiB")
         path.unlink()
+    return largest
 
 
 def child_import(path: str, url: str) -> None:
@@ -206,20 +226,39 @@ def child_transitions(url: str) -> None:
     db = Database(url)
     print("started", flush=True)
     longest = 0.0
-    while not select.select([sys.stdin], [], [], 0)[0]:
+    while True:
+        if select.select([sys.stdin], [], [], 0)[0]:
+            print(longest, flush=True)  # then start again, or end if stdin was closed
+            if not sys.stdin.readline():
+                return
+            longest = 0.0
         for request in (control.start, control.cancel):
             began = time.perf_counter()
             request(db, "bench-idle", utcnow())
             longest = max(longest, time.perf_counter() - began)
         time.sleep(0.25)
-    print(longest, flush=True)
 
 
-def spread(runs: list[dict[str, float]]) -> None:
+def spread(runs: list[dict[str, dict[str, float]]]) -> None:
     print(f"Ratios over {len(runs)} runs (baseline's time / jobmon's), min - max")
-    for key in runs[0]:
-        values = [run[key] for run in runs]
-        print(f"  {key:52s} {min(values):5.0%} - {max(values):5.0%}")
+    for name, figures in runs[0].items():
+        for key in figures:
+            if key.endswith("_ms"):
+                continue
+            values = [run[name][key] for run in runs]
+            print(f"  {name + ': ' + key:52s} {min(values):5.0%} - {max(values):5.0%}")
+
+
+def force_reading(reading: str) -> None:
+    """Make every import of this process find records by ``reading`` (unless "chosen")."""
+    if reading == "chosen":
+        return
+    real = strategy.choose
+
+    def choose(dialect: str, remaining: int, **options: Any) -> strategy.Strategy:
+        return dataclasses.replace(real(dialect, remaining, **options), reading=reading)
+
+    strategy.choose = choose  # type: ignore[assignment]  # the Literal is checked by argparse
 
 
 def parse_args() -> argparse.Namespace:
@@ -232,6 +271,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--skip-postgresql", action="store_true")
     parser.add_argument("--skip-mariadb", action="store_true")
     parser.add_argument("--skip-rss", action="store_true")
+    parser.add_argument(
+        "--reading",
+        choices=["chosen", "lines", "records"],
+        default="chosen",
+        help="how imports find records: as the strategy chooses, or always this way",
+    )
+    parser.add_argument("--json", type=Path, help="write the last run's figures to this file")
     parser.add_argument("--child-import", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--child-transitions", help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -239,6 +285,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    force_reading(args.reading)
     if args.child_import:
         return child_import(*args.child_import)
     if args.child_transitions:
@@ -257,16 +304,16 @@ def main() -> None:
         for run in range(args.runs):
             if args.runs > 1:
                 print(f"Run {run + 1} of {args.runs}")
-            ratios: dict[str, float] = {}
-            for name, url in urls.items():
-                ratios |= bench_database(name, url, path, args.rows, work)
-            runs.append(ratios)
+            runs.append({n: bench_database(n, u, path, args.rows, work) for n, u in urls.items()})
             print()
         if args.runs > 1:
             spread(runs)
+        figures: dict[str, Any] = dict(runs[-1])
         if not args.skip_rss:
             urls["SQLite"] = f"sqlite:///{work / 'rss.db'}"
-            bench_rss(args.rss_rows, work, urls)
+            figures["peak_rss_mib"] = bench_rss(args.rss_rows, work, urls)
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":

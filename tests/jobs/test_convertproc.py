@@ -25,7 +25,7 @@ JOB = ImportJob.model_validate(
 def test_child_sends_chunks_with_offsets_rows_and_rejects(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_text("1\n2\nx\n4\n5\n")
-    with ProcessChunks(Plan(JOB, str(path), 0, 0, [0], 1, "tuple")) as chunks:
+    with ProcessChunks(Plan(JOB, str(path), 0, 0, [0], 1, "tuple", rows=2)) as chunks:
         got = [(b.line, b.offset, b.eof, c.rows, [r.line for r in c.rejects]) for b, c in chunks]
     assert got == [
         (2, 4, False, [("1",), ("2",)], []),
@@ -37,7 +37,7 @@ def test_child_sends_chunks_with_offsets_rows_and_rejects(tmp_path: Path) -> Non
 def test_child_sends_each_chunks_bytes_instead_of_its_records(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_bytes(b'1\n"2\n"\n\xff\n4\n5\n')
-    with ProcessChunks(Plan(JOB, str(path), 0, 0, [0], 1, "copy")) as chunks:
+    with ProcessChunks(Plan(JOB, str(path), 0, 0, [0], 1, "copy", rows=2)) as chunks:
         got = [(b.records, c.records, b.data) for b, c in chunks]
     # A record that fails to decode takes no place among a chunk's records, but its bytes do.
     assert got == [([], [], b'1\n"2\n"\n'), ([], [], b"\xff\n4\n5\n"), ([], [], b"")]
@@ -46,7 +46,7 @@ def test_child_sends_each_chunks_bytes_instead_of_its_records(tmp_path: Path) ->
 def test_child_that_cannot_read_fails_clearly(tmp_path: Path) -> None:
     missing = str(tmp_path / "gone.csv")
     with (
-        ProcessChunks(Plan(JOB, missing, 0, 0, [0], 1, "copy")) as chunks,
+        ProcessChunks(Plan(JOB, missing, 0, 0, [0], 1, "copy", rows=2)) as chunks,
         pytest.raises(ChildFailed, match="FileNotFoundError"),
     ):
         list(chunks)
@@ -55,7 +55,7 @@ def test_child_that_cannot_read_fails_clearly(tmp_path: Path) -> None:
 def test_child_is_ended_when_closed_early(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_text("".join(f"{i}\n" for i in range(100_000)))
-    chunks = ProcessChunks(Plan(JOB, str(path), 0, 0, [0], 1, "copy"))
+    chunks = ProcessChunks(Plan(JOB, str(path), 0, 0, [0], 1, "copy", rows=2))
     first = next(iter(chunks))
     assert first[1].rows == ["0\n", "1\n"]
     chunks.close()
@@ -70,6 +70,6 @@ def test_child_started_first_reads_from_where_its_plan_says(tmp_path: Path) -> N
         while not chunks.ready():
             assert time.monotonic() < deadline, "the child did not start"
             time.sleep(0.01)
-        chunks.send(Plan(JOB, str(path), 4, 2, [0], 1, "tuple"))  # after "1\n2\n", line 2
+        chunks.send(Plan(JOB, str(path), 4, 2, [0], 1, "tuple", rows=2))  # after "1\n2\n", line 2
         got = [(b.lines, c.rows) for b, c in chunks]
     assert got == [([3, 4], [("3",), ("4",)]), ([5], [("5",)])]

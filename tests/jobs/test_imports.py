@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from runner.core.config import CsvFormat
 from runner.core.states import Status
+from runner.executor.jobs import strategy
 from runner.executor.jobs.rows import format_record
 from tests.jobs.conftest import Env, drop_user_tables
 
@@ -204,6 +205,49 @@ def test_import_over_max_rejects_ends_with_errors_keeping_committed_rows(env: En
     assert any("more than max_rejects 3" in m and "8 rows imported" in m for m in env.journal())
 
 
+def several_reads_per_transaction(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jobs without chunk_rows commit 9 rows per transaction, read 3 at a time, whatever
+    the database (as PostgreSQL's 100,000 are read 10,000 at a time)."""
+    monkeypatch.setattr(strategy, "READ_ROWS", 3)
+    monkeypatch.setattr(strategy, "TRANSACTION_ROWS", {})
+    monkeypatch.setattr(strategy, "DEFAULT_TRANSACTION_ROWS", 9)
+
+
+def test_transactions_of_several_reads_checkpoint_each_and_resume_once(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    several_reads_per_transaction(monkeypatch)
+    path = env.data / "many.csv"
+    lines = [f"{i},n{i}" if i % 7 else f"{i},{'x' * 20}" for i in range(1, 51)]
+    path.write_text("id,name\n" + "\n".join(lines) + "\n")
+    columns = [{"name": "id", "type": "integer"}, {"name": "name", "max_length": 10}]
+    cfg = env.config(job(path, columns=columns))
+    assert env.start(cfg, "imp", stop=True) is Status.SERVER_STOPPED
+    assert env.rows("people", "id") == [(i,) for i in range(1, 10) if i % 7]
+    assert env.start(cfg, "imp", pause=True) is Status.PAUSED
+    assert env.rows("people", "id") == [(i,) for i in range(1, 19) if i % 7]
+    assert env.start(cfg, "imp") is Status.FINISHED
+    assert env.rows("people", "id") == [(i,) for i in range(1, 51) if i % 7]
+    assert env.rejects() == [(i + 1, "name", "length") for i in range(7, 50, 7)]
+    run = env.last_run()
+    assert (run.records, run.rejects) == (50, 7)
+
+
+def test_transaction_of_several_reads_ends_where_max_rejects_is_passed(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    several_reads_per_transaction(monkeypatch)
+    path = env.data / "bad.csv"
+    path.write_text("id\n" + "".join(f"{i if i % 3 else 'x'}\n" for i in range(1, 31)))
+    cfg = env.config(job(path, columns=[{"name": "id", "type": "integer"}], max_rejects=3))
+    assert env.start(cfg, "imp") is Status.FINISHED_WITH_ERRORS
+    # Rows 1-9 (3 rejects) commit together; the read of rows 10-12 passes the limit and
+    # commits alone: no more is kept than with a transaction per read.
+    assert env.rows("people", "id") == [(1,), (2,), (4,), (5,), (7,), (8,), (10,), (11,)]
+    assert env.last_run().rejects == 4
+    assert any("more than max_rejects 3" in m and "8 rows imported" in m for m in env.journal())
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
@@ -338,8 +382,8 @@ def read_in_child(monkeypatch: pytest.MonkeyPatch, after: int = 0) -> None:
     monkeypatch.setattr(strategy, "PARALLEL_MIN_BYTES", 0)
     real = strategy.choose
 
-    def choose(dialect: str, remaining: int, *, upsert: bool) -> strategy.Strategy:
-        chosen = real(dialect, remaining, upsert=upsert)
+    def choose(dialect: str, remaining: int, **options: Any) -> strategy.Strategy:
+        chosen = real(dialect, remaining, **options)
         return dataclasses.replace(chosen, producer="process")
 
     monkeypatch.setattr(strategy, "choose", choose)
@@ -412,10 +456,19 @@ def test_strategy_is_chosen_by_database_and_size() -> None:
     from runner.executor.jobs.strategy import PARALLEL_MIN_BYTES, Strategy, choose
 
     big, small = PARALLEL_MIN_BYTES, PARALLEL_MIN_BYTES - 1
-    assert choose("postgresql", big, upsert=False) == Strategy("copy", "process", "copy")
-    assert choose("postgresql", small, upsert=True) == Strategy("copy", "thread", "staged_copy")
-    for dialect in ("sqlite", "mysql", "mariadb"):
-        assert choose(dialect, big, upsert=True) == Strategy("tuple", "inline", "executemany")
+    assert choose("postgresql", big, upsert=False) == Strategy(
+        "copy", "process", "copy", "lines", 100_000, 10_000
+    )
+    assert choose("postgresql", small, upsert=True) == Strategy(
+        "copy", "thread", "staged_copy", "lines", 100_000, 10_000
+    )
+    for dialect, rows in (("sqlite", 10_000), ("mysql", 50_000), ("mariadb", 50_000)):
+        assert choose(dialect, big, upsert=True) == Strategy(
+            "tuple", "inline", "executemany", "records", rows, 10_000
+        )
+    # A job's own chunk_rows is the size of its transactions and of its reads.
+    chosen = choose("postgresql", big, upsert=False, chunk_rows=250_000)
+    assert (chosen.transaction_rows, chosen.read_rows) == (250_000, 250_000)
 
 
 def test_refused_texts_come_from_records_or_from_the_chunks_bytes() -> None:

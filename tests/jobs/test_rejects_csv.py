@@ -61,8 +61,8 @@ def producer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
 
         real = strategy.choose
 
-        def choose(dialect: str, remaining: int, *, upsert: bool) -> strategy.Strategy:
-            chosen = real(dialect, remaining, upsert=upsert)
+        def choose(dialect: str, remaining: int, **options: Any) -> strategy.Strategy:
+            chosen = real(dialect, remaining, **options)
             return dataclasses.replace(chosen, producer="process")
 
         monkeypatch.setattr(strategy, "choose", choose)

@@ -6,12 +6,14 @@ them all by name.
 """
 
 from runner.core.columns.base import (
+    LINE_SPECIALS,
     Check,
     Checked,
     ChunkCheck,
     ColumnOptions,
     ColumnType,
     Invalid,
+    LineField,
     Output,
     Store,
     Values,
@@ -24,6 +26,7 @@ from runner.core.columns.temporal import stored_datetime
 __all__ = [
     "FALSE_VALUES",
     "INT64",
+    "LINE_SPECIALS",
     "OPTION_TYPES",
     "TRUE_VALUES",
     "TYPES",
@@ -33,6 +36,7 @@ __all__ = [
     "ColumnOptions",
     "ColumnType",
     "Invalid",
+    "LineField",
     "Output",
     "Store",
     "Values",

@@ -13,7 +13,9 @@ A record is converted by three equivalent paths, and each type provides its part
   read from those names, never written into the code;
 - the chunk fast path, :meth:`ColumnType.chunk_check`: a whole column of a chunk checked at
   once, which accepts a subset of what the whole-row template accepts as is, and names the
-  values it does not accept (their records take the two paths above).
+  values it does not accept (their records take the two paths above);
+- the line path, :meth:`ColumnType.line_field`: a regular expression of the fields whose
+  stored text is known from their raw text alone (see :class:`LineField`), or None.
 
 Stored texts are canonical and every supported database accepts them (``123``, ``-4.50``,
 ``1``/``0`` for booleans, ISO dates), so one row of strings can go to PostgreSQL's COPY,
@@ -25,6 +27,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Protocol
 
 import sqlalchemy as sa
@@ -49,6 +52,35 @@ class Invalid(Exception):
     def __init__(self, reason: RejectReason, message: str) -> None:
         self.reason, self.message = reason, message
         super().__init__(message)
+
+
+# Never in a line field: they are escaped for COPY, refused (NUL) or end lines.
+LINE_SPECIALS = "\\\t\r\n\x00"
+
+
+@dataclass(frozen=True)
+class LineField:
+    """A column's fields as a whole line of a chunk reads them (see
+    :mod:`runner.executor.jobs.linecheck`).
+
+    ``plain`` matches non-empty unquoted fields: it has no groups or anchors, and matches
+    neither the delimiter, the quote, nor any of :data:`LINE_SPECIALS`. A text field
+    (``plain`` None) is any text, quoted or not, of at most ``longest`` characters (None: no
+    limit) and none of :data:`LINE_SPECIALS`. Every value they match is plainly valid, and
+    stored as it is, or as ``stored`` says; ``match`` (if set) must also accept it.
+    """
+
+    plain: str | None
+    longest: int | None = None
+    stored: Mapping[str, str] | None = None
+    match: Callable[[str], Any] | None = None
+
+
+def choices_pattern(values: Sequence[str], forbidden: str) -> str | None:
+    """An alternation of the ``values`` that hold none of ``forbidden``, longest first."""
+    kept = [v for v in values if v and not any(c in v for c in forbidden + LINE_SPECIALS)]
+    ordered = sorted(set(kept), key=lambda v: (-len(v), v))
+    return "|".join(map(re.escape, ordered)) if ordered else None
 
 
 class ColumnOptions(Protocol):
@@ -108,6 +140,11 @@ class ColumnType(ABC):
     ) -> ChunkCheck:
         """The check of a whole column of a chunk; ``names`` are those the template reads."""
         return each(names["_k"])
+
+    def line_field(self, column: ColumnOptions, delimiter: str, quote: str) -> LineField | None:
+        """The column's fields in whole lines delimited by ``delimiter`` and ``quote``; None
+        when no pattern is known to give the same stored text as the checker."""
+        return None
 
 
 def each(convert: Check) -> ChunkCheck:

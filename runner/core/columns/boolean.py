@@ -13,8 +13,10 @@ from runner.core.columns.base import (
     ColumnOptions,
     ColumnType,
     Invalid,
+    LineField,
     Output,
     Store,
+    choices_pattern,
     mapped,
 )
 from runner.core.states import RejectReason
@@ -73,3 +75,8 @@ class BooleanType(ColumnType):
     ) -> ChunkCheck:
         """Every value a spelling as it is (lower case, no blanks)."""
         return mapped(names["_b"])
+
+    def line_field(self, column: ColumnOptions, delimiter: str, quote: str) -> LineField | None:
+        """The spellings as they are (lower case, no blanks), stored as they map."""
+        pattern = choices_pattern(list(column.booleans), delimiter + quote)
+        return None if pattern is None else LineField(pattern, stored=column.booleans)

@@ -16,6 +16,7 @@ from runner.core.columns.base import (
     ColumnOptions,
     ColumnType,
     Invalid,
+    LineField,
     Output,
     Store,
     lines_check,
@@ -37,6 +38,9 @@ else:
     o{i} = _str{i}(x)
 """
 _INTEGER_LINES = re.compile(r"(?:[1-9][0-9]{0,17}\n)*")
+# What str(int(v)) writes back unchanged, and always in the 64-bit range.
+_INTEGER_FIELD = "0|-?[1-9][0-9]{0,17}"
+_NUMBER_CHARS = "-.0123456789"
 # Digits with at most one point are a finite number: no need to parse them.
 _FLOAT_ROW = """\
 if v.replace('.', '', 1).isdigit() and v.isascii():
@@ -48,6 +52,15 @@ else:
     o{i} = v.strip()
 """
 _FLOAT_LINES = re.compile(r"(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)\n)*")
+_FLOAT_FIELD = r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)"
+
+
+def _number_field(pattern: str, delimiter: str, quote: str) -> LineField | None:
+    if delimiter in _NUMBER_CHARS or quote in _NUMBER_CHARS:
+        return None
+    return LineField(pattern)
+
+
 # Only the canonical spelling is kept as is; anything else goes to the checker.
 _DECIMAL_ROW = """\
 if _m{i}(v) is None:
@@ -97,6 +110,10 @@ class IntegerType(ColumnType):
         """Every value plain digits, short enough to be in range."""
         return lines_check(_INTEGER_LINES)
 
+    def line_field(self, column: ColumnOptions, delimiter: str, quote: str) -> LineField | None:
+        """Digits without a leading zero, short enough to be in range."""
+        return _number_field(_INTEGER_FIELD, delimiter, quote)
+
 
 class FloatType(ColumnType):
     """``float``: a finite double, stored as written (trimmed) when it is ASCII."""
@@ -134,6 +151,10 @@ class FloatType(ColumnType):
     ) -> ChunkCheck:
         """Every value plain digits with at most one point."""
         return lines_check(_FLOAT_LINES)
+
+    def line_field(self, column: ColumnOptions, delimiter: str, quote: str) -> LineField | None:
+        """Plain digits with at most one point, and a sign: always finite, stored as read."""
+        return _number_field(_FLOAT_FIELD, delimiter, quote)
 
 
 def decimal_regex(column: ColumnOptions) -> re.Pattern[str]:
@@ -197,3 +218,7 @@ class DecimalType(ColumnType):
         """Every value in the canonical spelling."""
         # Our own pattern: no anchors, nothing that matches a line break.
         return lines_check(re.compile(rf"(?:{decimal_regex(column).pattern}\n)*"))
+
+    def line_field(self, column: ColumnOptions, delimiter: str, quote: str) -> LineField | None:
+        """The canonical spelling."""
+        return _number_field(decimal_regex(column).pattern, delimiter, quote)

@@ -17,6 +17,7 @@ from runner.core.columns.base import (
     ColumnOptions,
     ColumnType,
     Invalid,
+    LineField,
     Output,
     Store,
     Values,
@@ -32,6 +33,24 @@ if len(v) != 10 or v[7] != '-':
 o{i} = v
 """
 _ISODATE_LINES = re.compile(r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}\n)*")
+# Dates valid in every year (February 29 is left to the checker) from year 1000 on, and times
+# as stored_datetime writes them (a fraction of six digits, not all zero).
+_DATE_FIELD = (
+    "[1-9][0-9]{3}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    "|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+)
+_DATETIME_FIELD = (
+    _DATE_FIELD + " (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.(?!0{6})[0-9]{6})?"
+)
+_TEMPORAL_CHARS = "-.: 0123456789"
+
+
+def _temporal_field(
+    pattern: str, column: ColumnOptions, delimiter: str, quote: str
+) -> LineField | None:
+    if column.format is not None or delimiter in _TEMPORAL_CHARS or quote in _TEMPORAL_CHARS:
+        return None
+    return LineField(pattern)
 
 
 def _isodate_chunk(values: Values) -> Checked:
@@ -105,6 +124,10 @@ class DateType(ColumnType):
             return _isodate_chunk
         return super().chunk_check(column, output, names)
 
+    def line_field(self, column: ColumnOptions, delimiter: str, quote: str) -> LineField | None:
+        """Without a format, YYYY-MM-DD on a day that every month of every year has."""
+        return _temporal_field(_DATE_FIELD, column, delimiter, quote)
+
 
 class DatetimeType(ColumnType):
     """``datetime``: a moment, stored as ``YYYY-MM-DD HH:MM:SS[.ffffff]`` (UTC if aware)."""
@@ -134,3 +157,7 @@ class DatetimeType(ColumnType):
     def sql_type(self, column: ColumnOptions, key: bool = False) -> sa.types.TypeEngine[Any]:
         """TIMESTAMP, with microseconds on MariaDB too."""
         return sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+
+    def line_field(self, column: ColumnOptions, delimiter: str, quote: str) -> LineField | None:
+        """Without a format, naive times exactly as they are stored."""
+        return _temporal_field(_DATETIME_FIELD, column, delimiter, quote)

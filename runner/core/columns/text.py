@@ -19,9 +19,11 @@ from runner.core.columns.base import (
     ColumnOptions,
     ColumnType,
     Invalid,
+    LineField,
     Output,
     Store,
     Values,
+    choices_pattern,
     mapped,
     nones,
 )
@@ -124,6 +126,10 @@ class TextType(ColumnType):
         """Every value within the limit, and with nothing to escape or refuse."""
         return _text_chunk(column.max_length, output, None)
 
+    def line_field(self, column: ColumnOptions, delimiter: str, quote: str) -> LineField | None:
+        """Text, quoted or not, within the limit and with nothing to escape or refuse."""
+        return LineField(None, column.max_length)
+
 
 class PatternType(TextType):
     """``pattern``: text that matches ``pattern`` as a whole."""
@@ -159,6 +165,12 @@ class PatternType(TextType):
     ) -> ChunkCheck:
         """The text chunk check with every value matching."""
         return _text_chunk(column.max_length, output, names["_m"])
+
+    def line_field(self, column: ColumnOptions, delimiter: str, quote: str) -> LineField | None:
+        """The text field, each value then matched by the column's own pattern (never part of
+        the line's: it could match a delimiter)."""
+        assert column.pattern is not None
+        return LineField(None, column.max_length, match=re.compile(column.pattern).fullmatch)
 
 
 class EnumType(ColumnType):
@@ -198,3 +210,8 @@ class EnumType(ColumnType):
     ) -> ChunkCheck:
         """Every value one of the choices."""
         return mapped(names["_c"])
+
+    def line_field(self, column: ColumnOptions, delimiter: str, quote: str) -> LineField | None:
+        """The choices that hold no delimiter, quote or special character."""
+        pattern = choices_pattern(column.choices or (), delimiter + quote)
+        return None if pattern is None else LineField(pattern)

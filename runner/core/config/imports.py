@@ -133,7 +133,8 @@ class ImportJob(JobBase):
     source: CsvSource
     target: TableTarget
     columns: list[Column] = Field(min_length=1)
-    chunk_rows: int = Field(default=10_000, ge=1, le=1_000_000)
+    # Rows per transaction and checkpoint; unset, the import strategy picks it per database.
+    chunk_rows: int | None = Field(default=None, ge=1, le=1_000_000)
 
     @model_validator(mode="after")
     def _check_columns(self) -> ImportJob:

@@ -12,8 +12,9 @@ from runner.core.config import CsvFormat, ImportJob
 from runner.executor.context import JobFailed
 from runner.executor.jobs.convertproc import ChildFailed, Chunk, Plan, ProcessChunks
 from runner.executor.jobs.csvsource import Batch, CsvReader
+from runner.executor.jobs.linecheck import producer
 from runner.executor.jobs.prefetch import Prefetch
-from runner.executor.jobs.rows import Converted, RowConverter, format_record
+from runner.executor.jobs.rows import Converted, format_record
 from runner.executor.jobs.strategy import Strategy
 
 
@@ -21,11 +22,10 @@ def chunks(
     how: Strategy, plan: Plan, job: ImportJob, reader: CsvReader
 ) -> Generator[Chunk, None, None]:
     """Chunk after chunk from ``plan``'s start, by ``how.producer`` (see the strategy)."""
-    converter = RowConverter(job.columns, plan.positions, plan.width, job.source, plan.output)
-
-    def produce() -> Chunk:
-        batch = reader.read(job.chunk_rows)
-        return batch, converter.convert(batch.records, batch.lines)
+    lines = how.reading == "lines"
+    produce = producer(
+        job, plan.positions, plan.width, plan.output, reader, lines=lines, rows=plan.rows
+    )
 
     if how.producer == "process":
         yield from _child_chunks(plan, job, produce)

@@ -31,12 +31,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner.core.config import ImportJob
-from runner.executor.jobs.csvsource import Batch, CsvReader
+from runner.executor.jobs.csvsource import CsvReader
 from runner.executor.jobs.fastrows import Output
 from runner.executor.jobs.gcpause import YOUNG_THRESHOLD
-from runner.executor.jobs.rows import Converted, RowConverter
+from runner.executor.jobs.linecheck import Chunk, producer
+from runner.executor.jobs.strategy import READ_ROWS
 
-Chunk = tuple[Batch, Converted]
+__all__ = ["ChildFailed", "Chunk", "Plan", "ProcessChunks"]
 # The pipe holds a whole chunk or more, so the child reads on while the parent writes.
 PIPE_BYTES = 8 * 2**20
 # What the child writes once it has started, before its first chunk.
@@ -58,6 +59,8 @@ class Plan:
     positions: list[int]
     width: int
     output: Output
+    lines: bool = False  # chunks read by whole lines when the data allows
+    rows: int = READ_ROWS  # the most rows of a chunk
 
 
 @dataclass(frozen=True)
@@ -150,11 +153,12 @@ def _widen(pipe: int) -> None:
 def _produce(plan: Plan, out: Any) -> None:
     job = ImportJob.model_validate(plan.job)
     fmt = job.source
-    converter = RowConverter(job.columns, plan.positions, plan.width, fmt, plan.output)
     with CsvReader(plan.source, fmt, offset=plan.offset, line=plan.line, keep_bytes=True) as reader:
+        produce = producer(
+            job, plan.positions, plan.width, plan.output, reader, lines=plan.lines, rows=plan.rows
+        )
         while True:
-            batch = reader.read(job.chunk_rows)
-            converted = converter.convert(batch.records, batch.lines)
+            batch, converted = produce()
             batch.records, converted.records = [], []  # batch.data holds them, as one object
             pickle.dump((batch, converted), out, protocol=pickle.HIGHEST_PROTOCOL)
             out.flush()

@@ -1,24 +1,22 @@
 """Streaming CSV reader: records in batches, with line numbers, byte offsets and bad records.
 
-The file is read as bytes, line by line, and each line is decoded strictly, so memory stays
-flat whatever the file size and the byte offset after any record is exact (a resumed run seeks
-straight there). A line that does not decode, a record the ``csv`` module refuses (an unclosed
-quote, a field over ``csv.field_size_limit()``, text after a closing quote) becomes a
-:class:`Failure` with its bytes as read (and as text), and reading goes on at the next line.
+The file is read as bytes and decoded strictly, so memory stays flat whatever the file size
+and the byte offset after any record is exact (a resumed run seeks straight there). A line that
+does not decode, a record the ``csv`` module refuses (an unclosed quote, a field over
+``csv.field_size_limit()``, text after a closing quote) becomes a :class:`Failure` with its
+bytes as read (and as text), and reading goes on at the next line.
 
-Most batches take the fast path: whole lines read in large pieces, decoded at once, and
-parsed by the ``csv`` module in C. When that batch holds a bad or multi-line record, or a line
-over the limit below, it is read again record by record.
+Most batches take the fast path: whole lines read in large pieces, decoded at once and parsed
+by the ``csv`` module in C; a batch with a bad or multi-line record, or a line over the limit
+below, is read again record by record.
 
-A line longer than ``max_record_bytes`` (an import source's setting, 1 MiB by default) is
-never held in memory: it is read in small pieces and skipped, and becomes a ``parse``
-:class:`Failure` with its first bytes as the raw record, so a hostile file (one 200 MB line)
-keeps memory flat.
+A line longer than ``max_record_bytes`` (an import source's setting, 1 MiB by default) is never
+held in memory: it is read in small pieces and skipped, and becomes a ``parse`` :class:`Failure`
+with its first bytes as the raw record (one 200 MB line keeps memory flat).
 
-A reader asked to keep bytes gives each batch the raw bytes it was read from, so a chunk can
-be parsed again later from memory (an open binary file such as :class:`io.BytesIO` is read
-like a file on disk) without opening the source again, and a rejected record is stored as the
-bytes it was read from. The fast path reads them as one block anyway: keeping them is free.
+A reader asked to keep bytes gives each batch the bytes it was read from (free: the fast path
+reads one block anyway), to parse a chunk again from memory (an :class:`io.BytesIO` is read like
+a file) and to store a rejected record as it was read.
 """
 
 from __future__ import annotations
@@ -47,11 +45,7 @@ _LINE_GUESS = 128
 
 
 class _Overlong(Exception):
-    """A line longer than the limit, read past and left out."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        super().__init__(f"{size} bytes")
+    """A line longer than the limit, read past and left out; its size is the argument."""
 
 
 @dataclass(frozen=True)
@@ -125,8 +119,7 @@ class CsvReader:
             self._file = source
         self._restart(line)
 
-    def _decode_name(self) -> str:
-        # The BOM is skipped once at the start; a BOM-stripping codec would strip every line.
+    def _decode_name(self) -> str:  # the BOM is skipped once: not by a codec, at every line
         return "utf-8" if self.encoding in _UTF8_NAMES else self.encoding
 
     def _restart(self, line: int) -> None:
@@ -134,13 +127,10 @@ class CsvReader:
         self._base = line
         self._reader = csv.reader(map(self._decode, self._bounded()), **self._options)
 
-    def _limited(self) -> Iterator[bytes]:
-        """The file's lines, none read past ``max_record_bytes`` (plus its line break)."""
-        return iter(partial(self._file.readline, self.max_record_bytes + 1), b"")
-
     def _bounded(self) -> Iterator[bytes]:
-        """The file's lines (kept for the batch if asked); an overlong one raises once skipped."""
-        for raw in self._limited():
+        """The file's lines (kept for the batch if asked), none read past ``max_record_bytes``
+        (plus its line break): an overlong one raises once skipped."""
+        for raw in iter(partial(self._file.readline, self.max_record_bytes + 1), b""):
             if len(raw) > self.max_record_bytes and not raw.endswith(b"\n"):
                 size = len(raw) + self._skip_line()
                 if self._keep:
@@ -170,7 +160,6 @@ class CsvReader:
         return self._file.tell()
 
     def close(self) -> None:
-        """Close the file."""
         self._file.close()
 
     def __enter__(self) -> CsvReader:
@@ -197,9 +186,20 @@ class CsvReader:
             batch = self._read_fast(count, start, first)
             if batch is not None:
                 return batch
-            self._file.seek(start)
-            self._restart(first)
+            self.rewind(start, first)
         return self._read_slow(count, start)
+
+    def read_lines(self, count: int) -> bytes | None:
+        """The lines :meth:`read`'s fast path would read, unparsed (None: it would not)."""
+        if (lines := self._whole_lines(count, self.offset)) is None:
+            return None
+        self._restart(self.line + len(lines[1]))
+        return lines[0]
+
+    def rewind(self, offset: int, line: int) -> None:
+        """Back to ``offset``, after ``line``: where this reader has been."""
+        self._file.seek(offset)
+        self._restart(line)
 
     def _read_fast(self, count: int, start: int, first: int) -> Batch | None:
         """``count`` lines decoded in one go and parsed as one record each, or None."""
@@ -283,7 +283,7 @@ class CsvReader:
             message = f"cannot decode byte 0x{exc.object[exc.start]:02x} as {self.encoding}"
         elif isinstance(exc, _Overlong):
             message = (
-                f"record of {exc.size} bytes is longer than max_record_bytes "
+                f"record of {exc.args[0]} bytes is longer than max_record_bytes "
                 f"({self.max_record_bytes}); only its start is kept"
             )
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,7 +19,7 @@ from runner.core.wording import plural
 from runner.executor.context import JobContext, JobFailed
 from runner.executor.jobs import layout
 from runner.executor.jobs.chunks import chunks, record_bytes, refused_texts
-from runner.executor.jobs.convertproc import Plan
+from runner.executor.jobs.convertproc import Chunk, Plan
 from runner.executor.jobs.csvsource import Batch, CsvReader, Failure
 from runner.executor.jobs.rows import Converted
 from runner.executor.jobs.strategy import Strategy
@@ -79,6 +80,11 @@ def remaining(state: dict[str, Any]) -> int:
     return int(state["source"]["size"]) - int(state["offset"])
 
 
+class _SourceChanged(Exception):
+    """The source file changed while it was read (raised inside a transaction: no row of
+    the chunks read since the last checkpoint is kept)."""
+
+
 @dataclass(frozen=True)
 class Destination:
     """Where rows go: the database, whether it is jobmon's own, and the table's writer."""
@@ -118,10 +124,10 @@ class ImportRun:
             if positions is None:
                 self._finish_empty(reader)
                 return
-            with closing(chunks(self.how, self._plan(positions), self.job, reader)) as chunked:
-                for batch, converted in chunked:
-                    self._check_unchanged()
-                    self._commit(batch, converted)
+            produced = chunks(self.how, self._plan(positions), self.job, reader)
+            with closing(produced) as chunked:
+                while not self._commit(chunked):
+                    pass
         self.ctx.journal(
             Level.INFO,
             f"imported {plural(self.state['rows'], 'row')} from {self.job.source.path} "
@@ -138,6 +144,8 @@ class ImportRun:
             positions,
             state["width"],
             self.how.output,
+            self.how.reading == "lines",
+            self.how.read_rows,
         )
 
     def _finish_empty(self, reader: CsvReader) -> None:
@@ -150,22 +158,42 @@ class ImportRun:
         stat = self.source.stat()
         known = self.state["source"]
         if (stat.st_size, stat.st_mtime_ns) != (known["size"], known["mtime_ns"]):
-            raise JobFailed(
-                f"{self.job.source.path} changed while it was being imported; "
-                f"{self.state['rows']} rows were imported before that"
-            )
+            raise _SourceChanged
 
-    def _commit(self, batch: Batch, converted: Converted) -> None:
-        """Write the chunk, its rejects, progress and the checkpoint (see :mod:`imports`)."""
+    def _group(self, group: list[Chunk], chunked: Iterator[Chunk]) -> Iterator[Chunk]:
+        """The chunks of one transaction: those it took already (a transaction that lost its
+        connection runs again), then more as they come, until it holds the strategy's
+        ``transaction_rows``, the file ends, or its rejects pass ``max_rejects`` (no more is
+        committed past the limit than with one chunk per transaction)."""
+        yield from list(group)
+        size = self.how.transaction_rows // self.how.read_rows
+        limit = self.ctx.max_rejects
+        while not (group and group[-1][0].eof) and len(group) < size:
+            chunk = next(chunked)
+            self._check_unchanged()
+            group.append(chunk)
+            yield chunk
+            rejects = sum(len(c.rejects) + len(b.failures) for b, c in group)
+            if limit is not None and self.ctx.rejected + rejects > limit:
+                return
+
+    def _commit(self, chunked: Iterator[Chunk]) -> bool:
+        """Write the next chunks, their rejects, progress and the checkpoint in one
+        transaction (see :mod:`imports`), writing each chunk as it comes; whether the file
+        has ended."""
         state = dict(self.state)
-        state["offset"], state["line"] = batch.offset, batch.line
+        group: list[Chunk] = []
         written: list[int] = []
 
         def write(session: Session) -> None:
             # The counts start from the last checkpoint's on every attempt: a checkpoint
             # that lost its connection runs this again.
             state.update({k: self.state[k] for k in ("records", "rows", "rejects")})
-            written.append(self._write(session, batch, converted, state))
+            line = self.state["line"]  # where the first chunk starts
+            for batch, converted in self._group(group, chunked):
+                written.append(self._write(session, batch, converted, state, line))
+                line = state["line"] = batch.line
+                state["offset"] = batch.offset
 
         try:
             if self.own:
@@ -175,16 +203,29 @@ class ImportRun:
                     write(session)
                     self.ctx.check_claim()  # a runner that lost the run commits no rows
                 self.ctx.checkpoint(state)
+        except _SourceChanged:
+            raise JobFailed(
+                f"{self.job.source.path} changed while it was being imported; "
+                f"{self.state['rows']} rows were imported before that"
+            ) from None
         except JobFailed as exc:
             rows = state["rows"] if written else self.state["rows"]
             raise JobFailed(f"{exc} ({rows} rows imported)") from None
         self.state = state
+        return bool(group[-1][0].eof)
 
     def _write(
-        self, session: Session, batch: Batch, converted: Converted, state: dict[str, Any]
+        self,
+        session: Session,
+        batch: Batch,
+        converted: Converted,
+        state: dict[str, Any],
+        line: int,
     ) -> int:
+        """Write one chunk (its first line follows ``line``) and its rejects; its counts go
+        to ``state``."""
         refused = self.writer.write(session, converted.rows)
-        rejects = _rejects(batch, converted, refused, self.job.source, self.state["line"])
+        rejects = _rejects(batch, converted, refused, self.job.source, line)
         for r in rejects:
             self.ctx.reject(r.line, r.record, r.field, r.reason, r.message, raw=r.raw)
         records = len(converted.rows) + len(converted.rejects) + len(batch.failures)

@@ -51,7 +51,10 @@ def execute(job: ImportJob, ctx: JobContext) -> None:
         except TargetError as exc:
             raise JobFailed(f"target: {exc}") from None
         state = initial_state(job, ctx, source)
-        how = strategy.choose(db.dialect, remaining(state), upsert=job.target.mode == "upsert")
+        upsert = job.target.mode == "upsert"
+        how = strategy.choose(
+            db.dialect, remaining(state), upsert=upsert, chunk_rows=job.chunk_rows
+        )
         to = Destination(db, own, TableWriter(table, job.target, how))
         with fewer_collections():
             ImportRun(job, ctx, source, to, how, state).run()
