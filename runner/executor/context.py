@@ -8,6 +8,7 @@ crash they are counted again exactly when the work since the last checkpoint is 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -128,12 +129,22 @@ class JobContext:
         ``write`` runs first in that same transaction (an import's chunk of rows); progress
         and rejects it reports are committed with it. Raises :class:`Interrupted` if the run
         was paused or canceled, or the runner is stopping.
+
+        A connection lost during the commit leaves its outcome unknown: an attempt that finds
+        ``state`` already saved (the commit went through) writes nothing again.
         """
         records, rejects = self.take_pending()
         written: list[int] = []
+        attempts: list[bool] = []
 
         def work(session: Session) -> Status | None:
             self._drop_pending()  # what a failed attempt's ``write`` buffered: it runs again
+            if attempts and state != self.state:
+                committed = self._rejects_if_saved(session, state)
+                if committed is not None:  # an attempt's commit went through unheard
+                    written[:] = [committed - self._committed_rejects]
+                    return self._stop_status(session)
+            attempts.append(True)
             if write is not None:
                 write(session)
             more, reported = self.take_pending()
@@ -152,6 +163,12 @@ class JobContext:
                 f"{plural(self.rejected, 'record')} rejected, more than max_rejects "
                 f"{self.max_rejects}; what was committed before stays committed"
             )
+
+    def _rejects_if_saved(self, session: Session, state: Any) -> int | None:
+        """The run's count of rejects if ``state`` is its stored checkpoint, else None."""
+        query = select(Run.checkpoint, Run.rejects).where(Run.id == self.run_id)
+        stored = session.execute(query).one()
+        return int(stored.rejects) if stored.checkpoint == json.dumps(state) else None
 
     def flush(
         self,

@@ -50,3 +50,42 @@ def test_checkpoint_whose_connection_is_killed_runs_again_and_counts_once(
     finally:
         db.dispose()
         admin.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_checkpoint_whose_commit_went_through_unheard_is_not_written_again(
+    backend: str, tmp_path: Path, server_databases: ServerDatabases
+) -> None:
+    """A connection lost during COMMIT leaves the outcome unknown to the runner: the next
+    attempt finds the state saved and writes the chunk no second time."""
+    url = database_url(backend, tmp_path, server_databases)
+    db, admin = Database(url), Database(url)
+    job_id = add_jobs(db, "job")["job"]
+    run_id = run_in(db, job_id, Status.EDITING)
+    fence = claims.claim_run(db, run_id, "r1", T0)
+    with db.read() as session:
+        run = session.get(Run, run_id)
+        assert run is not None
+    ctx = JobContext(db, run, fence, Ticker(), patience=10)
+    attempts: list[int] = []
+
+    def write(session: Session) -> None:
+        attempts.append(1)
+        ctx.progress(5)
+        # What the lost commit had saved (here from another connection), then the loss.
+        with admin.engine.begin() as conn:
+            saved = text("UPDATE runs SET checkpoint = :state, records = 5 WHERE id = :id")
+            conn.execute(saved, {"state": '{"position": 5}', "id": run_id})
+        pid = session.execute(text("SELECT pg_backend_pid()")).scalar()
+        with admin.engine.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    try:
+        ctx.checkpoint({"position": 5}, write=write)
+        stored = get_run(db, run_id)
+        assert len(attempts) == 1
+        assert (stored.records, stored.checkpoint) == (5, '{"position": 5}')
+        assert ctx.state == {"position": 5}
+    finally:
+        db.dispose()
+        admin.dispose()
