@@ -1,22 +1,33 @@
-"""Exporter scrape latency at 100, 1k and 10k jobs, as Prometheus scrapes it.
+"""Exporter scrape latency and memory at 1,000 and 10,000 jobs, as Prometheus scrapes it.
 
-For each backend (SQLite, PostgreSQL) and job count, the database is filled with 10 runs of
-history per job, measured, grown to 100 runs per job, and measured again: a scrape must cost
-the same whatever the history. Scrapes go to ``jobmon exporter`` over HTTP with the
-headers Prometheus 2.42 sends (OpenMetrics first, gzip, scrape timeout). Three series each:
+For each backend (SQLite, PostgreSQL) and job count, the database is filled with 1 run of
+history per job (with its journal line, and a reject every tenth run), measured, grown to 100
+runs per job, and measured again: a scrape must cost the same whatever the history. Scrapes go
+to ``jobmon exporter`` over HTTP with the headers Prometheus sends (OpenMetrics first, gzip,
+scrape timeout), and with classic text and gzip. Figures:
 
-- cold: the first scrape after start (every job rendered);
+- startup: from starting the process to ``/-/ready`` answering 200 (the exporter reads and
+  renders every job before it answers ready);
+- cold: the first scrape once ready;
 - steady: nothing changed between scrapes;
-- live: 1% of the jobs changed between scrapes (heartbeat, records, a journal line), as
-  running jobs do.
+- live: 1% of the jobs changed between scrapes (heartbeat, records, a journal line, as
+  running jobs do, through SQLAlchemy like the runner's writers), p50 and p95, in OpenMetrics
+  and in classic text;
+- RSS and peak RSS (VmHWM) of the exporter process after those scrapes.
 
-The baseline, measured in the same run on the same rows: prometheus-client's OpenMetrics
-``generate_latest`` of the same families, and a straightforward exporter (read, build
-families, ``generate_latest``, gzip level 6); its families come from the test suite's
-reference (``tests/exporter/reference.py``), the one the renderer is checked against.
-Run: ``.venv/bin/python bench/exporter_bench.py`` (``--quick`` stops at 1k jobs). PostgreSQL
-needs the admin URL in ``JOBMON_BENCH_PG`` (default: the local test server); a database
-``jobmon_bench`` is created and dropped.
+The baseline, measured in the same run on the same rows: a straightforward exporter (read every
+job, build prometheus-client families, OpenMetrics ``generate_latest``, gzip level 6), and
+``generate_latest`` alone; its families come from the test suite's reference
+(``tests/exporter/reference.py``), the one the renderer is checked against.
+
+    .venv/bin/python bench/exporter_bench.py [--quick] [--jobs 1000,10000]
+        [--backends sqlite,postgresql] [--json FILE] [--summary]
+
+``--quick`` measures 100 and 1,000 jobs. ``--json FILE`` writes the figures at the largest job
+count per backend (what ``bench/all.py`` reads); ``--summary`` prints them as one last line,
+``SUMMARY {json}``. ``main(argv)`` runs it from Python. PostgreSQL needs the admin URL in
+``JOBMON_BENCH_PG`` (default: the local test server); a database ``jobmon_bench`` is created
+and dropped.
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import http.client
+import json
 import os
 import random
 import statistics
@@ -33,7 +45,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +61,7 @@ from exporter.render import SelfValues
 from runner.core.metrics import DURATION_BUCKETS
 from runner.core.storage.db import Database
 from runner.core.storage.migrate import upgrade
-from runner.core.storage.models import job_totals
+from runner.core.storage.models import Job, Run, job_totals
 from tests.exporter.reference import FamiliesCollector, encoder, families
 from tests.promtools import free_port
 
@@ -60,8 +72,9 @@ ACCEPT = (
     "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
 )
 HEADERS = {"Accept": ACCEPT, "Accept-Encoding": "gzip", "X-Prometheus-Scrape-Timeout-Seconds": "10"}
+TEXT_HEADERS = {**HEADERS, "Accept": "text/plain;version=0.0.4"}
 NOW = datetime(2026, 1, 15, 8, 0, 0)
-TOTALS = [c.name for c in job_totals.columns]
+TOTALS = [c.name for c in job_totals.columns if c.name != "revision"]
 RUN_COLUMNS = ["id", "job_id", "status", "attempt", "heartbeat_at", "created_at", "started_at"]
 RUN_COLUMNS += ["ended_at", "records", "rejects", "number"]
 JOB_COLUMNS = ["id", "name", "kind", "schedule", "max_rejects", "max_duration_seconds"]
@@ -117,7 +130,8 @@ def fill_jobs(db: Database, count: int) -> None:
 
 
 def add_history(db: Database, jobs: int, first: int, runs: int) -> None:
-    """``runs`` more finished runs per job (run numbers from ``first``); the last is the latest."""
+    """``runs`` more finished runs per job (run numbers from ``first``), each with a journal
+    line and every tenth with a reject; the last is the latest, and running."""
 
     def rows() -> Iterator[tuple[Any, ...]]:
         for n in range(first, first + runs):
@@ -126,30 +140,44 @@ def add_history(db: Database, jobs: int, first: int, runs: int) -> None:
                 at = _stamp(db, NOW - timedelta(minutes=(first + runs - n) * 5))
                 yield (n * jobs + job, job, status, 1, at, at, at, at, 100, n % 3, n + 1)
 
+    def lines() -> Iterator[tuple[Any, ...]]:
+        at = _stamp(db, NOW)
+        for n in range(first, first + runs):
+            for job in range(1, jobs + 1):
+                yield (n * jobs + job, n * jobs + job, at, "info", "Run created by the bench")
+
+    def rejects() -> Iterator[tuple[Any, ...]]:
+        for n in range(first, first + runs, 10):
+            for job in range(1, jobs + 1):
+                yield (n * jobs + job, n * jobs + job, 7, "a,b", "b", "type", "not a number")
+
     _bulk(db, "runs", RUN_COLUMNS, rows())
-    with db.engine.begin() as conn:
-        conn.execute(
-            sa.text("UPDATE jobs SET latest_run_id = id + :offset, status = 'running'"),
-            {"offset": (first + runs - 1) * jobs},
-        )
+    _bulk(db, "journal", ["id", "run_id", "at", "level", "message"], lines())
+    _bulk(
+        db, "rejects", ["id", "run_id", "line", "record", "field", "reason", "message"], rejects()
+    )
+    with db.engine.begin() as conn:  # as the runner's writers do: through SQLAlchemy
+        offset = (first + runs - 1) * jobs
+        conn.execute(sa.update(Job).values(latest_run_id=Job.id + offset, status="running"))
 
 
 def touch(db: Database, jobs: int, latest: int, share: float, rng: random.Random) -> None:
     """Change ``share`` of the jobs as running jobs do: heartbeat, records, a journal line."""
     ids = rng.sample(range(1, jobs + 1), max(1, int(jobs * share)))
-    beat = _stamp(db, datetime.now().replace(tzinfo=None))
-    with db.engine.begin() as conn:
-        conn.execute(
-            sa.text("UPDATE runs SET heartbeat_at = :at WHERE id = :id"),
-            [{"at": beat, "id": latest * jobs + i} for i in ids],
-        )
-        conn.execute(
-            sa.text(
-                "UPDATE job_totals SET records_total = records_total + 100, "
-                "journal_info = journal_info + 1 WHERE job_id = :id"
-            ),
-            [{"id": i} for i in ids],
-        )
+    beat = datetime.now(UTC)
+    totals = job_totals.c
+    with db.engine.begin() as conn:  # as the runner's writers do: through SQLAlchemy
+        for i in ids:
+            conn.execute(
+                sa.update(Run).where(Run.id == latest * jobs + i).values(heartbeat_at=beat)
+            )
+            conn.execute(
+                sa.update(job_totals)
+                .where(totals.job_id == i)
+                .values(
+                    records_total=totals.records_total + 100, journal_info=totals.journal_info + 1
+                )
+            )
 
 
 @contextmanager
@@ -180,12 +208,12 @@ def exporter_process(url: str, tmp: Path) -> Iterator[tuple[subprocess.Popen[byt
             process.wait(20)
 
 
-def scrape(port: int, path: str = "/metrics") -> float:
+def scrape(port: int, path: str = "/metrics", headers: dict[str, str] = HEADERS) -> float:
     """Seconds one scrape took, body read in full."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
         start = time.perf_counter()
-        conn.request("GET", path, headers=HEADERS)
+        conn.request("GET", path, headers=headers)
         response = conn.getresponse()
         response.read()
         elapsed = time.perf_counter() - start
@@ -196,12 +224,14 @@ def scrape(port: int, path: str = "/metrics") -> float:
         conn.close()
 
 
-def rss_mib(pid: int) -> float:
-    """Resident memory of a process, MiB."""
+def memory_mib(pid: int) -> tuple[float, float]:
+    """Resident memory of a process and its peak (VmRSS, VmHWM), MiB."""
+    found = {"VmRSS:": 0.0, "VmHWM:": 0.0}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+        key = line.split(maxsplit=1)[0] if line else ""
+        if key in found:
+            found[key] = int(line.split()[1]) / 1024
+    return found["VmRSS:"], found["VmHWM:"]
 
 
 def percentiles(values: Sequence[float]) -> tuple[float, float]:
@@ -212,22 +242,28 @@ def percentiles(values: Sequence[float]) -> tuple[float, float]:
 
 
 def measure(db: Database, url: str, jobs: int, latest: int, tmp: Path) -> dict[str, Any]:
-    """Cold, steady and live scrape times, and the exporter's memory."""
-    count = 15 if jobs >= 10_000 else 40
+    """Startup, cold, steady and live scrape times, and the exporter's memory."""
+    count = 30 if jobs >= 10_000 else 40
     rng = random.Random(jobs)
+    started = time.perf_counter()
     with exporter_process(url, tmp) as (process, port):
+        startup = time.perf_counter() - started
         cold = scrape(port)
         steady = [scrape(port) for _ in range(count)]
-        live = []
+        live: dict[str, list[float]] = {"openmetrics": [], "text": []}
         for _ in range(count):
-            touch(db, jobs, latest, 0.01, rng)
-            live.append(scrape(port))
-        return {
-            "cold": cold * 1000,
-            "steady": percentiles(steady),
-            "live": percentiles(live),
-            "rss": rss_mib(process.pid),
-        }
+            for fmt, headers in (("openmetrics", HEADERS), ("text", TEXT_HEADERS)):
+                touch(db, jobs, latest, 0.01, rng)
+                live[fmt].append(scrape(port, headers=headers))
+        rss, peak = memory_mib(process.pid)
+    return {
+        "startup": startup * 1000,
+        "cold": cold * 1000,
+        "steady": percentiles(steady),
+        "live": {fmt: percentiles(times) for fmt, times in live.items()},
+        "rss": rss,
+        "hwm": peak,
+    }
 
 
 def baseline(db: Database, repeat: int) -> dict[str, float]:
@@ -273,51 +309,104 @@ def database(backend: str, tmp: Path) -> Iterator[tuple[Database, str]]:
             admin.dispose()
 
 
-def run_size(backend: str, jobs: int, tmp: Path, report: Callable[[str], None]) -> None:
+HEAD = (
+    "| backend | jobs | runs/job | startup ms | cold ms | steady p50/p95 | live OM+gzip p50/p95 "
+    "| live text+gzip p50/p95 | baseline plain exporter ms | generate_latest ms "
+    "| baseline / live p95 | RSS MiB | VmHWM MiB |"
+)
+TARGETS = (
+    "targets at 10,000 jobs: cold <= 500 ms, live p95 <= 50 ms, RSS <= 100 MiB, flat in history"
+)
+
+
+def _row(backend: str, jobs: int, runs: int, m: dict[str, Any], base: dict[str, float]) -> str:
+    om, text = m["live"]["openmetrics"], m["live"]["text"]
+    worst = max(om[1], text[1])
+    return (
+        f"| {backend} | {jobs} | {runs} | {m['startup']:.0f} | {m['cold']:.0f} "
+        f"| {m['steady'][0]:.1f} / {m['steady'][1]:.1f} | {om[0]:.1f} / {om[1]:.1f} "
+        f"| {text[0]:.1f} / {text[1]:.1f} | {base['plain']:.0f} | {base['generate']:.0f} "
+        f"| {base['plain'] / worst:.0f}x | {m['rss']:.0f} | {m['hwm']:.0f} |"
+    )
+
+
+def _analyze(db: Database) -> None:
+    if not db.is_sqlite:  # planner statistics, as autovacuum would
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+
+
+def run_size(backend: str, jobs: int, tmp: Path, report: Callable[[str], None]) -> dict[str, Any]:
+    """Measure ``jobs`` jobs at 1 and 100 runs per job; the figures, for ``--json``."""
+    measured: dict[int, tuple[dict[str, Any], dict[str, float]]] = {}
     with database(backend, tmp) as (db, url):
         start = time.perf_counter()
         fill_jobs(db, jobs)
-        add_history(db, jobs, 0, 10)
-        with db.engine.connect() as conn:  # planner statistics, as autovacuum would
-            if not db.is_sqlite:
-                conn.exec_driver_sql("ANALYZE")
-        short = measure(db, url, jobs, 9, tmp)
-        add_history(db, jobs, 10, 90)
-        if not db.is_sqlite:
-            with db.engine.connect() as conn:
-                conn.exec_driver_sql("ANALYZE")
-        long = measure(db, url, jobs, 99, tmp)
-        base = baseline(db, 1 if jobs >= 10_000 else 3)
-        fill = time.perf_counter() - start
-        for runs, m in ((10, short), (100, long)):
-            report(
-                f"| {backend} | {jobs} | {runs} | {m['cold']:.0f} | {m['steady'][0]:.1f} | "
-                f"{m['steady'][1]:.1f} | {m['live'][0]:.1f} | {m['live'][1]:.1f} | "
-                f"{base['generate']:.0f} | {base['plain']:.0f} | "
-                f"{base['plain'] / m['live'][1]:.0f}x | {m['rss']:.0f} |"
-            )
-        load = os.getloadavg()[0]
-        report(
-            f"<!-- {backend} {jobs} jobs: {base['bytes'] / 1e6:.1f} MB text, {fill:.0f} s, "
-            f"load average {load:.1f} -->"
-        )
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="stop at 1000 jobs")
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    args = parser.parse_args()
-    sizes = (100, 1000) if args.quick else (100, 1000, 10_000)
-    print(
-        "| backend | jobs | runs/job | cold ms | steady p50 | steady p95 | live p50 | live p95 "
-        "| generate_latest ms | plain exporter ms | plain / live p95 | RSS MiB |"
+        for first, runs in ((0, 1), (1, 99)):
+            add_history(db, jobs, first, runs)
+            _analyze(db)
+            figures = measure(db, url, jobs, first + runs - 1, tmp)
+            measured[first + runs] = (figures, baseline(db, 1 if jobs >= 10_000 else 3))
+            report(_row(backend, jobs, first + runs, *measured[first + runs]))
+        took = time.perf_counter() - start
+        size = measured[100][1]["bytes"]
+    report(
+        f"<!-- {backend} {jobs} jobs: {size / 1e6:.1f} MB text, {took:.0f} s, "
+        f"load average {os.getloadavg()[0]:.1f} -->"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    return _figures(measured)
+
+
+def _figures(measured: dict[int, tuple[dict[str, Any], dict[str, float]]]) -> dict[str, Any]:
+    """The figures of one backend at one job count: the worse of the two histories."""
+    small, large = measured[1][0], measured[100][0]
+
+    def worst(pick: Callable[[dict[str, Any]], float]) -> float:
+        return max(pick(small), pick(large))
+
+    def p95(m: dict[str, Any]) -> float:
+        return max(float(m["live"]["openmetrics"][1]), float(m["live"]["text"][1]))
+
+    return {
+        "startup_ms": worst(lambda m: m["startup"]),
+        "cold_ms": worst(lambda m: m["cold"]),
+        "live_p95_ms_openmetrics": worst(lambda m: m["live"]["openmetrics"][1]),
+        "live_p95_ms_text": worst(lambda m: m["live"]["text"][1]),
+        "rss_mib": worst(lambda m: m["rss"]),
+        "hwm_mib": worst(lambda m: m["hwm"]),
+        "history_ratio": p95(large) / p95(small),
+        "history_ratio_p50": max(large["live"]["openmetrics"][0], large["live"]["text"][0])
+        / max(small["live"]["openmetrics"][0], small["live"]["text"][0]),
+        "baseline_plain_ms": max(b["plain"] for _, b in measured.values()),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the bench; the figures at the largest job count, by backend."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="100 and 1,000 jobs")
+    parser.add_argument("--jobs", help="job counts, comma-separated (default 1000,10000)")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--json", type=Path, help="write the figures to this file")
+    parser.add_argument("--summary", action="store_true", help="print them as a last line")
+    args = parser.parse_args(argv)
+    sizes: tuple[int, ...] = (100, 1000) if args.quick else (1000, 10_000)
+    if args.jobs:
+        sizes = tuple(int(n) for n in args.jobs.split(","))
+    print(TARGETS)
+    print(HEAD)
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="jobmon-bench-") as tmp:
         for backend in args.backends.split(","):
             for jobs in sizes:
-                run_size(backend, jobs, Path(tmp), lambda line: print(line, flush=True))
+                found = run_size(backend, jobs, Path(tmp), lambda s: print(s, flush=True))
+                figures[backend] = {"jobs": jobs, **found}
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    if args.summary:
+        print("SUMMARY " + json.dumps(figures, sort_keys=True))
+    return figures
 
 
 if __name__ == "__main__":

@@ -1,43 +1,39 @@
-"""Fast exposition: per-job fragments re-rendered only when the job's row changed.
+"""Fast exposition: a job's lines rendered again only when the job changed.
 
-Each job's samples are rendered once per metric family (a *fragment*) and kept with the row
-they came from; a scrape compares every row with the cached one (a tuple comparison) and
-renders again only the jobs whose row differs. A family's samples are the concatenation of
-its fragments in job order, under one HELP/TYPE header, cut into chunks of about
-:data:`CHUNK_BYTES` that are kept as :class:`~exporter.deflate.Piece` objects: a chunk is
-rebuilt (and compressed again) only when one of its fragments changed. Under the default
-names, sample lines are the same in classic text and OpenMetrics; only the headers and
-``# EOF`` differ.
+Each job's samples are rendered once per metric family (a *fragment*); a family's samples
+are the concatenation of its fragments in job order (by name), under one HELP/TYPE header,
+kept deflated in chunks (:class:`~exporter.chunks.FamilyText`): a changed job has its
+fragments rendered again and spliced in where they differ, and only those chunks are
+deflated again. A scrape reads only the jobs that changed (:mod:`exporter.reader`), and
+nothing else is rendered; the first read gives every job in the order of their names, and
+they are rendered one at a time as they come, each chunk deflated once full, so the first
+render holds no more than a chunk of text per family. Under the default names, sample lines
+are the same in classic text and OpenMetrics; only the headers and ``# EOF`` differ.
 
 Lines are formatted exactly as prometheus-client formats them (``floatToGoString``, labels
 sorted by name, the same escaping); the test suite checks byte equality with its output.
 A scrape asking for a name escaping that changes names (see :mod:`exporter.formats`) is
-rare: its samples are rendered from the kept snapshots, spelled for it, and not kept.
-Families that ``exporter.metrics`` excludes have no fragment, chunk or header at all
-(:mod:`exporter.plan`).
+rare: its samples are the kept ones with the names spelled again (:mod:`exporter.respell`),
+and are not kept. Families that ``exporter.metrics`` excludes have no fragment, chunk or
+header at all (:mod:`exporter.plan`).
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from itertools import compress
 
-from exporter.deflate import Piece
-from exporter.formats import PLAIN, Escaping, Format, Spelling, spelling
+from exporter.chunks import CHUNK_BYTES, Builder
+from exporter.deflate import Group, Piece
+from exporter.formats import Escaping, Format, Spelling, spelling
+from exporter.fragments import escape, line, writer
 from exporter.headers import EOF, header
 from exporter.plan import EVERYTHING, Plan
 from exporter.reader import ID, NAME, Row
-from exporter.snapshot import VALUES, JobSnapshot, go_float
-from runner.core.metrics import JOB_METRICS, Metric, Scope, Type
+from exporter.respell import respell
+from runner.core.metrics import Metric, Scope
 from runner.core.states import Status
-
-CHUNK_BYTES = 64 * 1024
-# Job metrics with a label that sorts before job_name (``after`` of jobmon_job_info): their
-# lines are written by :func:`line`, which sorts the labels. That is slower, but it is one
-# line per job kept as a fragment like the others: written again only when the job changes.
-_LABEL_BEFORE_JOB_NAME = frozenset(m.name for m in JOB_METRICS if m.labels[0] != "job_name")
 
 
 @dataclass(frozen=True)
@@ -56,143 +52,49 @@ class SelfValues:
         return self.database_up or self.last_read > 0
 
 
-@lru_cache(maxsize=65536)
-def escape(value: str) -> str:
-    """A label value escaped as both formats require."""
-    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
-
-
-def number(value: float) -> str:
-    """A sample value as prometheus-client writes it (with a shortcut for small counts)."""
-    if type(value) is int and 0 <= value < 1_000_000:
-        return f"{value}.0"  # what floatToGoString gives, without the float round trip
-    return go_float(value)
-
-
-def line(
-    name: str, labels: Iterable[tuple[str, str]], value: float, names: Spelling = PLAIN
-) -> str:
-    """One sample line, labels sorted by name as prometheus-client writes them."""
-    spelled = names.labels
-    pairs = ",".join(f'{spelled[k]}="{escape(v)}"' for k, v in sorted(labels))
-    name = names.samples[name]
-    return f"{name}{{{pairs}}} {number(value)}\n" if pairs else f"{name} {number(value)}\n"
-
-
-def _histogram(name: str, head: str, job: JobSnapshot, names: Spelling) -> bytes:
-    bucket, le = f"{names.samples[name + '_bucket']}{head}", names.labels["le"]
-    lines = [f'{bucket},{le}="{bound}"}} {number(n)}\n' for bound, n in job.buckets]
-    lines.append(f"{names.samples[name + '_count']}{head}}} {number(job.buckets[-1][1])}\n")
-    lines.append(f"{names.samples[name + '_sum']}{head}}} {number(job.duration_sum)}\n")
-    return "".join(lines).encode()
-
-
-def fragment(metric: Metric, job: JobSnapshot, names: Spelling = PLAIN) -> bytes:
-    """The sample lines of one job for one metric, names spelled as ``names`` says.
-
-    Label names are listed sorted in :mod:`runner.core.metrics`, mostly ``job_name`` first,
-    so lines are written in that order without sorting each time.
-    """
-    name = metric.name
-    if name in _LABEL_BEFORE_JOB_NAME:
-        return _sorted_fragment(metric, job, names)
-    head = f'{{{names.labels["job_name"]}="{escape(job.name)}"'
-    if metric.type is Type.HISTOGRAM:
-        return _histogram(name, head, job, names)
-    start, more = names.samples[name] + head, names.others[name]
-    return "".join(
-        [
-            f"{start}{_pairs(more, values)}}} {number(value)}\n"
-            for values, value in VALUES[name](job)
-        ]
-    ).encode()
-
-
-def _sorted_fragment(metric: Metric, job: JobSnapshot, names: Spelling) -> bytes:
-    others = [k for k in metric.labels if k != "job_name"]
-    lines = [
-        line(metric.name, [("job_name", job.name), *zip(others, values, strict=True)], v, names)
-        for values, v in VALUES[metric.name](job)
-    ]
-    return "".join(lines).encode()
-
-
-def inputs(metric: Metric, job: JobSnapshot) -> object:
-    """What the fragment of ``metric`` depends on, besides the job's name."""
-    if metric.type is Type.HISTOGRAM:
-        return job.buckets, job.duration_sum
-    return VALUES[metric.name](job)
-
-
-@lru_cache(maxsize=65536)
-def _pairs(names: tuple[str, ...], values: tuple[str, ...]) -> str:
-    return "".join([f',{k}="{escape(v)}"' for k, v in zip(names, values, strict=True)])
-
-
-class _Job:
-    """A job's last row, its snapshot and its fragments (one per served job metric)."""
-
-    __slots__ = ("parts", "row", "snap")
-    parts: tuple[bytes, ...]
-
-    def __init__(self, row: Row, previous: _Job | None, plan: Plan) -> None:
-        self.row = row
-        self.snap = plan.snapshot(row)
-        metrics = plan.job_metrics
-        if previous is None or previous.snap.name != self.snap.name:
-            self.parts = tuple(fragment(m, self.snap) for m in metrics)
-            return
-        # A running job changes a few series at a time: keep the fragments (the very same
-        # objects, which tells the renderer their chunks are unchanged) of the others.
-        self.parts = tuple(
-            old if inputs(m, previous.snap) == inputs(m, self.snap) else fragment(m, self.snap)
-            for m, old in zip(metrics, previous.parts, strict=True)
-        )
-
-
 class Renderer:
-    """Keeps the fragments and chunks of the families ``plan`` serves between scrapes; not
-    thread-safe (lock around it)."""
+    """Keeps the job families ``plan`` serves between scrapes; not thread-safe (lock around
+    it)."""
 
-    def __init__(self, plan: Plan = EVERYTHING) -> None:
+    def __init__(self, plan: Plan = EVERYTHING, chunk_bytes: int = CHUNK_BYTES) -> None:
         self.plan = plan
-        self._index = {m.name: f for f, m in enumerate(plan.job_metrics)}
-        self._jobs: dict[int, _Job] = {}
-        self._ordered: list[_Job] = []  # in exposition order (by name)
-        self._position: dict[int, int] = {}
-        self._counts: Counter[Status] = Counter()
-        self._sizes: list[int] = [1] * len(self._index)
-        self._chunks: list[list[Piece]] = [[] for _ in self._index]
+        self.chunk_bytes = chunk_bytes
+        self._writers = tuple(writer(m) for m in plan.job_metrics)
+        self._families = [Builder().done() for _ in plan.job_metrics]
+        self._order: list[int] = []  # the jobs' ids, in exposition order (by name)
+        self._names: list[str] = []  # their names
+        self._position: dict[int, int] = {}  # job id -> position in exposition order
+        self._statuses = bytearray()  # each job's status (index in Status), by position
+        self._counts = [0] * len(_STATUSES)
 
     def update(self, rows: Sequence[Row]) -> None:
-        """Bring the cache to these rows (one per defined job, any order)."""
-        jobs: dict[int, _Job] = {}
-        changed: list[tuple[_Job, _Job]] = []
-        same_jobs = len(rows) == len(self._jobs)
-        for row in rows:
-            key = row[ID]
-            old = self._jobs.get(key)
-            if old is not None and old.row == row:
-                jobs[key] = old
-                continue
-            job = jobs[key] = _Job(row, old, self.plan)
-            if old is None or old.row[NAME] != row[NAME]:
-                same_jobs = False  # a new, removed or renamed job: the order changes
-            else:
-                changed.append((old, job))
-        self._jobs = jobs
-        if same_jobs:
-            self._apply(changed)
-        else:
-            self._layout()
+        """Bring the cache to these rows: one per defined job, any order."""
+        self.apply(rows, [row[ID] for row in rows])
 
-    def snapshots(self) -> list[JobSnapshot]:
-        """The jobs of the last update, in exposition order."""
-        return [job.snap for job in self._ordered]
+    def apply(self, rows: Iterable[Row], present: Collection[int] | None = None) -> None:
+        """Bring the cache to the defined jobs ``present`` (ids), with ``rows`` for the jobs
+        that are new or may have changed; the others are kept as they are. Without
+        ``present``, ``rows`` are every defined job's (best in the order of their names:
+        then they are rendered one at a time, as they come)."""
+        if present is None:
+            if not self._position:
+                return self._stream(iter(rows))
+            rows = list(rows)
+            present = [row[ID] for row in rows]
+        changed = {row[ID]: row for row in rows}
+        position, names = self._position, self._names
+        same = len(present) == len(position) and all(
+            key in position and names[position[key]] == row[NAME] for key, row in changed.items()
+        )
+        if same:
+            self._splice(changed)
+        else:
+            self._layout(changed, present)
+        return None
 
     def pieces(
         self, fmt: Format, own: SelfValues, escaping: Escaping = Escaping.UNDERSCORES
-    ) -> list[Piece]:
+    ) -> list[Piece | Group]:
         """The whole exposition: job families from the last successful update, if any.
 
         While the database cannot be read, the job families of the last successful read are
@@ -200,13 +102,16 @@ class Renderer:
         resolve nor fire again because of the outage (``jobmon_database_up`` reports it).
         """
         names = spelling(fmt, escaping)
-        pieces: list[Piece] = []
+        pieces: list[Piece | Group] = []
+        job_family = 0
         for metric in self.plan.metrics:
             if metric.scope is not Scope.SELF and not own.jobs_known:
                 continue
             pieces.append(header(metric, fmt, escaping))
             if metric.scope is Scope.JOB:
-                pieces += self._job_pieces(metric, names)
+                group = self._families[job_family].group
+                pieces.append(group if names.plain else Piece(respell(group.data, names)))
+                job_family += 1
             elif metric.scope is Scope.AGGREGATE:
                 pieces.append(Piece(self._status_counts(names)))
             else:
@@ -215,50 +120,89 @@ class Renderer:
             pieces.append(EOF)
         return pieces
 
-    def _job_pieces(self, metric: Metric, names: Spelling) -> list[Piece]:
-        """The kept chunks of a job metric; rendered again when names are spelled otherwise."""
-        if names.plain:
-            return self._chunks[self._index[metric.name]]
-        return [Piece(b"".join([fragment(metric, job.snap, names) for job in self._ordered]))]
+    def _fragments(self, row: Row) -> tuple[int, list[bytes]]:
+        """A job's status (index) and its fragments, one per served job family."""
+        snap = self.plan.snapshot(row)
+        name = escape(snap.name)
+        return _STATUS_INDEX[snap.status], [w(name, snap).encode() for w in self._writers]
 
-    def _apply(self, changed: list[tuple[_Job, _Job]]) -> None:
-        """Put changed jobs in place and rebuild only the chunks holding a changed fragment."""
-        dirty: list[set[int]] = [set() for _ in self._index]
-        for old, new in changed:
-            position = self._position[new.row[ID]]
-            self._ordered[position] = new
-            self._counts[old.snap.status] -= 1
-            self._counts[new.snap.status] += 1
-            for f, (a, b) in enumerate(zip(old.parts, new.parts, strict=True)):
-                if a is not b:
-                    dirty[f].add(position // self._sizes[f])
-        for f, chunks in enumerate(dirty):
-            for k in chunks:
-                self._chunks[f][k] = self._chunk(f, k)
+    def _splice(self, changed: dict[int, Row]) -> None:
+        """Put the changed jobs' fragments in place, where they differ."""
+        rendered = {self._position[key]: self._fragments(row) for key, row in changed.items()}
+        for f, family in enumerate(self._families):
+            family.replace({p: fragments[f] for p, (_, fragments) in rendered.items()})
+        for p, (status, _) in rendered.items():
+            self._counts[self._statuses[p]] -= 1
+            self._statuses[p] = status
+            self._counts[status] += 1
 
-    def _layout(self) -> None:
-        """Order the jobs by name, size the chunks and build them all."""
-        self._ordered = sorted(self._jobs.values(), key=lambda job: job.row[NAME])
-        self._position = {job.row[ID]: p for p, job in enumerate(self._ordered)}
-        self._counts = Counter(job.snap.status for job in self._ordered)
-        count = max(1, len(self._ordered))
-        self._sizes = []
-        for f in range(len(self._index)):
-            average = sum(len(job.parts[f]) for job in self._ordered) / count
-            self._sizes.append(max(1, int(CHUNK_BYTES // max(1.0, average))))
-        self._chunks = [
-            [self._chunk(f, k) for k in range(-(-len(self._ordered) // self._sizes[f]))]
-            for f in range(len(self._index))
-        ]
+    def _layout(self, changed: dict[int, Row], present: Collection[int]) -> None:
+        """Order the jobs by name and build every family again, job after job: the fragments
+        of the jobs not in ``changed`` are taken from the kept text, in their order."""
+        old_position, old_names = self._position, self._names
+        named = {
+            key: changed[key][NAME] if key in changed else old_names[old_position[key]]
+            for key in present
+        }
+        order = sorted(named, key=named.__getitem__)
+        wanted = set(present)
+        keep = [key in wanted and key not in changed for key in self._order]
+        kept = [compress(family.fragments(), keep) for family in self._families]
+        builders = [Builder(self.chunk_bytes) for _ in self._families]
+        statuses = bytearray()
+        for key in order:
+            row = changed.get(key)
+            if row is None:
+                statuses.append(self._statuses[old_position[key]])
+                for builder, old in zip(builders, kept, strict=True):
+                    builder.add(next(old))
+            else:
+                status, fragments = self._fragments(row)
+                statuses.append(status)
+                for builder, fragment in zip(builders, fragments, strict=True):
+                    builder.add(fragment)
+        self._finish(builders, order, [named[key] for key in order], statuses)
 
-    def _chunk(self, f: int, k: int) -> Piece:
-        size = self._sizes[f]
-        return Piece(b"".join([job.parts[f] for job in self._ordered[k * size : (k + 1) * size]]))
+    def _stream(self, rows: Iterator[Row]) -> None:
+        """Build every family from nothing, rows given in the order of their names; rows out
+        of that order are laid out as new jobs are."""
+        builders = [Builder(self.chunk_bytes) for _ in self._families]
+        order: list[int] = []
+        names: list[str] = []
+        statuses = bytearray()
+        for row in rows:
+            if names and row[NAME] < names[-1]:
+                self._finish(builders, order, names, statuses)
+                rest = {r[ID]: r for r in (row, *rows)}
+                return self._layout(rest, [*order, *rest])
+            status, fragments = self._fragments(row)
+            for builder, fragment in zip(builders, fragments, strict=True):
+                builder.add(fragment)
+            order.append(row[ID])
+            names.append(row[NAME])
+            statuses.append(status)
+        return self._finish(builders, order, names, statuses)
+
+    def _finish(
+        self, builders: list[Builder], order: list[int], names: list[str], statuses: bytearray
+    ) -> None:
+        self._families = [builder.done() for builder in builders]
+        self._statuses = statuses
+        self._counts = [statuses.count(i) for i in range(len(_STATUSES))]
+        self._order, self._names = order, names
+        self._position = {key: p for p, key in enumerate(order)}
 
     def _status_counts(self, names: Spelling) -> bytes:
         counts = self._counts
-        lines = [line("jobmon_jobs", (("status", s.value),), counts[s], names) for s in Status]
+        lines = [
+            line("jobmon_jobs", (("status", s.value),), counts[i], names)
+            for i, s in enumerate(_STATUSES)
+        ]
         return "".join(lines).encode()
+
+
+_STATUSES = tuple(Status)
+_STATUS_INDEX = {s: i for i, s in enumerate(_STATUSES)}
 
 
 def _self_line(metric: Metric, own: SelfValues, names: Spelling) -> bytes:

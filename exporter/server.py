@@ -3,10 +3,10 @@
 Requests are answered by :mod:`exporter.handler`; this module sets the server up from the
 config and the web config file, and starts and stops it.
 
-``/-/healthy`` answers 200 while the process serves HTTP. ``/-/ready`` answers 200 while the
-exporter answers scrapes and 503 once it is stopping; it does not depend on the database:
-with the database down, scrapes still answer (``jobmon_database_up 0``) and restarting the
-exporter would not help, so the database is watched through that metric instead.
+``/-/healthy`` answers 200 while the process serves HTTP. ``/-/ready`` answers 200 once the
+exporter has read the database and rendered every job (its first read, done at start so the
+first scrape costs no more than the next ones; it counts as done when it fails too) and its
+database answers (:mod:`exporter.health`), and 503 once it is stopping.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from exporter import webconfig
 from exporter.auth import BasicAuth, RateLimiter
 from exporter.console.app import Console
 from exporter.console.security import Guard, is_loopback
-from exporter.handler import Listener, Site
+from exporter.handler import BUDGET_SHARE, DEFAULT_SCRAPE_TIMEOUT, Listener, Site
 from exporter.health import Readiness
 from exporter.scrape import Scraper
 from exporter.webconfig import WebSettings
@@ -29,6 +29,7 @@ from runner.core.config import Config
 from runner.core.storage.db import Database
 
 log = logging.getLogger("jobmon.exporter")
+WARM_WAIT = 5.0  # seconds ``start`` waits for the first read; it goes on in the background
 
 
 def parse_listen_address(address: str) -> tuple[str, int]:
@@ -99,6 +100,7 @@ class ExporterServer:
         self.port: int = self._listener.server_address[1]
         self.host = host
         self._thread: threading.Thread | None = None
+        self._stopping = False
         if settings.users and settings.tls is None:
             log.warning("basic auth without TLS: passwords cross the network in clear text")
 
@@ -110,12 +112,15 @@ class ExporterServer:
         return f"{scheme}://{host}:{self.port}"
 
     def start(self) -> None:
-        """Serve in a background thread."""
+        """Serve in a background thread; ready once the first read is rendered (waited for
+        here up to :data:`WARM_WAIT` seconds)."""
         self._thread = threading.Thread(
             target=self._listener.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
         )
         self._thread.start()
-        self._site.ready = True
+        warm = threading.Thread(target=self._warm, name="jobmon-first-read", daemon=True)
+        warm.start()
+        warm.join(WARM_WAIT)
         log.info(
             "exporter listening on %s%s (database %s)",
             self.url,
@@ -123,8 +128,18 @@ class ExporterServer:
             self._site.scraper.db.safe_url,
         )
 
+    def _warm(self) -> None:
+        """Read and render every job before answering ready (scrapes meanwhile wait for it)."""
+        try:
+            reason = self._site.scraper.refresh(DEFAULT_SCRAPE_TIMEOUT * BUDGET_SHARE)
+            if reason:
+                log.debug("first database read: %s", self._site.scraper.db.redact(reason))
+        finally:
+            self._site.ready = not self._stopping
+
     def stop(self) -> None:
         """Stop serving, close the socket and the database connections."""
+        self._stopping = True
         self._site.ready = False
         if self._thread is not None:
             self._listener.shutdown()

@@ -60,7 +60,12 @@ def job_by_name(session: Session, name: str) -> Job | None:
 
 
 def set_next_runs(db: Database, next_runs: Mapping[str, datetime | None]) -> None:
-    """Store each scheduled job's next fire time (``jobmon_job_next_run_timestamp_seconds``)."""
+    """Store each scheduled job's next fire time (``jobmon_job_next_run_timestamp_seconds``).
+
+    Only the rows whose time differs are updated: an UPDATE makes the exporter read the job
+    again (its revision), and most jobs keep their next fire time when one job fires.
+    """
     with db.write() as session:
         for name, at in next_runs.items():
-            session.execute(update(Job).where(Job.name == name).values(next_run_at=at))
+            changed = Job.next_run_at.is_distinct_from(at)
+            session.execute(update(Job).where(Job.name == name, changed).values(next_run_at=at))

@@ -7,7 +7,7 @@ under every name escaping) and the baseline of ``bench/exporter_bench.py``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from functools import partial
 
 from prometheus_client import exposition
@@ -21,9 +21,11 @@ from prometheus_client.metrics_core import Metric as Family
 from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.registry import Collector
 
+from exporter.chunks import CHUNK_BYTES
 from exporter.formats import Escaping, Format
 from exporter.plan import EVERYTHING, Plan
-from exporter.render import SelfValues
+from exporter.reader import ID, Row
+from exporter.render import Renderer, SelfValues
 from exporter.snapshot import VALUES, JobSnapshot, bucket_labels
 from runner.core.metrics import Metric, Scope, Type
 from runner.core.states import Status
@@ -121,3 +123,30 @@ def reference(
 ) -> bytes:
     """The exposition of ``jobs`` as prometheus-client writes it, families as ``plan`` says."""
     return bytes(encoder(fmt, escaping)(FamiliesCollector(families(jobs, own, plan))))
+
+
+def snapshots(rows: Iterable[Row], plan: Plan = EVERYTHING) -> list[JobSnapshot]:
+    """The jobs of ``rows`` (one per job) as a scrape serves them: in exposition order."""
+    return sorted((plan.snapshot(row) for row in rows), key=lambda job: job.name)
+
+
+class KeptRows(Renderer):
+    """A renderer that also keeps the rows it was brought to (the renderer itself keeps only
+    the rendered text), for the reference to be built from the same jobs."""
+
+    def __init__(self, plan: Plan = EVERYTHING, chunk_bytes: int = CHUNK_BYTES) -> None:
+        super().__init__(plan, chunk_bytes)
+        self.rows: dict[int, Row] = {}
+
+    def apply(self, rows: Iterable[Row], present: Collection[int] | None = None) -> None:
+        """Apply, and keep the rows of the jobs ``present``."""
+        rows = list(rows)
+        super().apply(rows, present)
+        if present is None:
+            present = [row[ID] for row in rows]
+        self.rows.update((row[ID], row) for row in rows)
+        self.rows = {key: self.rows[key] for key in present}
+
+    def snapshots(self) -> list[JobSnapshot]:
+        """The jobs the renderer serves, in exposition order."""
+        return snapshots(self.rows.values(), self.plan)

@@ -17,8 +17,7 @@ from prometheus_client.exposition import choose_encoder
 from exporter.deflate import plain_pieces
 from exporter.formats import Escaping, Format
 from exporter.negotiate import accepts_gzip, negotiate
-from exporter.render import Renderer
-from tests.exporter.reference import FamiliesCollector, families
+from tests.exporter.reference import FamiliesCollector, KeptRows, families
 from tests.exporter.test_render import OWN, make_row
 
 PROMETHEUS_2_42 = (
@@ -74,14 +73,14 @@ ACCEPT_HEADERS = [
 
 
 @pytest.fixture(scope="module")
-def renderer() -> Renderer:
-    rendering = Renderer()
+def renderer() -> KeptRows:
+    rendering = KeptRows()
     rendering.update([make_row(random.Random(21), i) for i in range(12)])
     return rendering
 
 
 @pytest.mark.parametrize("accept", ACCEPT_HEADERS)
-def test_negotiation_answers_as_choose_encoder(renderer: Renderer, accept: str) -> None:
+def test_negotiation_answers_as_choose_encoder(renderer: KeptRows, accept: str) -> None:
     encoder, content_type = choose_encoder(accept)
     asked = negotiate(accept)
     assert asked.content_type == content_type

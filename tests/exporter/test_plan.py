@@ -14,11 +14,12 @@ from exporter.deflate import gzip_pieces, plain_pieces
 from exporter.formats import Escaping, Format
 from exporter.plan import EVERYTHING, Plan, plan
 from exporter.reader import COUNTERS, PLAIN, Row
-from exporter.render import Renderer, SelfValues
+from exporter.render import SelfValues
 from exporter.snapshot import JobSnapshot
 from runner.core.metrics import DURATION_BUCKETS, METRICS, Scope
 from tests.exporter import reference
 from tests.exporter.expo import samples
+from tests.exporter.reference import KeptRows
 from tests.exporter.test_render import OWN, make_row
 
 HISTOGRAM = "jobmon_job_run_duration_seconds"
@@ -41,9 +42,9 @@ def rows_of(chosen: Plan, count: int, seed: int = 31) -> tuple[list[Row], list[R
     return full, mine
 
 
-def rendered_pair(chosen: Plan, count: int = 25) -> tuple[Renderer, Renderer]:
+def rendered_pair(chosen: Plan, count: int = 25) -> tuple[KeptRows, KeptRows]:
     full_rows, rows = rows_of(chosen, count)
-    full, mine = Renderer(), Renderer(chosen)
+    full, mine = KeptRows(), KeptRows(chosen)
     full.update(full_rows)
     mine.update(rows)
     return full, mine
@@ -103,7 +104,7 @@ def test_plan_reads_only_the_columns_of_served_families() -> None:
 
 
 def test_plan_serves_the_exporters_own_families_before_any_read() -> None:
-    renderer = Renderer(PLANS["without-jobmon_jobs"])
+    renderer = KeptRows(PLANS["without-jobmon_jobs"])
     never = SelfValues(False, 0.5, 1, "1.2.3")
     text = plain_pieces(renderer.pieces(Format.TEXT, never)).decode()
     assert {name for name, _ in samples(text)} == {m.name for m in METRICS if m.scope is Scope.SELF}
@@ -113,14 +114,14 @@ def test_plan_after_changes_equals_a_fresh_render() -> None:
     chosen = PLANS["without-jobmon_job_heartbeat_timestamp_seconds"]
     rng = random.Random(8)
     rows = [make_row(rng, i, chosen.columns) for i in range(200)]
-    renderer = Renderer(chosen)
+    renderer = KeptRows(chosen)
     renderer.update(rows)
     for step in range(4):
         for k in rng.sample(range(len(rows)), 3):
             when = datetime(2026, 3, 1, 0, step)
             rows[k] = make_row(rng, k, chosen.columns, last_start_at=when)
         renderer.update(rows)
-        fresh = Renderer(chosen)
+        fresh = KeptRows(chosen)
         fresh.update(rows)
         for fmt in Format:
             assert plain_pieces(renderer.pieces(fmt, OWN)) == plain_pieces(fresh.pieces(fmt, OWN))

@@ -75,10 +75,11 @@ def get_job(db: Database, job_id: int) -> Job:
 
 
 def totals_of(db: Database, job_id: int) -> dict[str, Any]:
-    """The job's totals row as a mapping."""
+    """The job's totals row as a mapping (its counters and times: not its revision, which
+    only says how many times the row was written)."""
     with db.read() as session:
         row = session.execute(select(job_totals).where(job_totals.c.job_id == job_id)).one()
-    return dict(row._mapping)
+    return {name: value for name, value in row._mapping.items() if name != "revision"}
 
 
 def count(db: Database, model: Any, *where: Any) -> int:
@@ -148,4 +149,7 @@ def every_outcome(db: Database) -> None:
 def totals_by_job(db: Database) -> dict[str, dict[str, Any]]:
     with db.read() as session:
         query = select(Job.name, job_totals).join(job_totals, job_totals.c.job_id == Job.id)
-        return {row[0]: dict(row._mapping) for row in session.execute(query)}
+        return {
+            row[0]: {k: v for k, v in row._mapping.items() if k != "revision"}
+            for row in session.execute(query)
+        }

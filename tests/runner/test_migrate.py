@@ -79,3 +79,31 @@ def test_downgrade_from_named_causes_keeps_user(db: Database) -> None:
         causes = conn.execute(sa.text("SELECT cause FROM transitions")).scalars().all()
     assert causes == ["user"]
     assert upgrade(db) == head_revision()
+
+
+def test_revisions_downgrade_and_upgrade(db: Database) -> None:
+    from alembic import command
+
+    from runner.core import totals
+    from runner.core.storage.migrate import _config
+    from tests.runner.support import add_jobs, new_run
+
+    def columns(table: str) -> set[str]:
+        return {c["name"] for c in sa.inspect(db.engine).get_columns(table)}
+
+    ids = add_jobs(db, "job")
+    new_run(db, ids["job"])
+    with db.engine.begin() as conn:
+        command.downgrade(_config(conn), "0004")
+    db.engine.dispose()  # the inspector caches nothing, but the pool keeps SQLite's schema
+    assert all("revision" not in columns(t) for t in ("jobs", "job_totals", "runs"))
+    assert upgrade(db) == head_revision()
+    db.engine.dispose()
+    assert all("revision" in columns(t) for t in ("jobs", "job_totals", "runs"))
+    with db.engine.connect() as conn:  # rows kept through both steps start again at 0
+        counts = conn.execute(sa.text("SELECT revision FROM job_totals")).scalars().all()
+    assert counts == [0]
+    with db.write() as session:  # and every UPDATE through SQLAlchemy adds one
+        totals.bump(session, ids["job"], {"records_total": 3})
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT revision FROM job_totals")).scalar() == 1

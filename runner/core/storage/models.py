@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    literal_column,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -64,6 +65,15 @@ def status_column() -> Any:
     return String(24)
 
 
+def revision_column(table: str) -> Any:
+    """A number every UPDATE of the row through SQLAlchemy adds one to, so a reader can tell
+    the rows that changed since it last looked without reading them (the exporter's scrape)."""
+    bump: Any = literal_column(f"{table}.revision") + 1
+    return Column(
+        "revision", BigInteger, nullable=False, default=0, server_default="0", onupdate=bump
+    )
+
+
 class Base(DeclarativeBase):
     """Declarative base with stable constraint names and aware datetimes."""
 
@@ -88,6 +98,7 @@ class Job(Base):
     latest_run_id: Mapped[int | None]
     status: Mapped[str] = mapped_column(status_column(), default=Status.EDITING.value)
     defined: Mapped[bool] = mapped_column(default=True)
+    revision: Mapped[int] = revision_column("jobs")
 
 
 class Run(Base):
@@ -118,6 +129,7 @@ class Run(Base):
     records: Mapped[int] = mapped_column(BigInteger, default=0)
     rejects: Mapped[int] = mapped_column(BigInteger, default=0)
     checkpoint: Mapped[str | None] = mapped_column(Text)
+    revision: Mapped[int] = revision_column("runs")
 
 
 class Transition(Base):
@@ -217,4 +229,5 @@ job_totals = Table(
     Column("last_start_at", UTCDateTime()),
     Column("last_success_at", UTCDateTime()),
     Column("last_failure_at", UTCDateTime()),
+    revision_column("job_totals"),
 )
