@@ -466,6 +466,9 @@ def test_strategy_is_chosen_by_database_and_size() -> None:
         assert choose(dialect, big, upsert=True) == Strategy(
             "tuple", "inline", "executemany", "records", rows, 10_000
         )
+    # Into a named database, a transaction holds what is read at once (a crash replays one).
+    chosen = choose("postgresql", big, upsert=False, own=False)
+    assert (chosen.transaction_rows, chosen.read_rows) == (10_000, 10_000)
     # A job's own chunk_rows is the size of its transactions and of its reads.
     chosen = choose("postgresql", big, upsert=False, chunk_rows=250_000)
     assert (chosen.transaction_rows, chosen.read_rows) == (250_000, 250_000)

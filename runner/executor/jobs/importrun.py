@@ -166,16 +166,23 @@ class ImportRun:
         ``transaction_rows``, the file ends, or its rejects pass ``max_rejects`` (no more is
         committed past the limit than with one chunk per transaction)."""
         yield from list(group)
-        size = self.how.transaction_rows // self.how.read_rows
+        while not self._complete(group):
+            yield self._take(group, chunked)
+
+    def _take(self, group: list[Chunk], chunked: Iterator[Chunk]) -> Chunk:
+        """The next chunk, added to ``group``."""
+        chunk = next(chunked)
+        self._check_unchanged()
+        group.append(chunk)
+        return chunk
+
+    def _complete(self, group: list[Chunk]) -> bool:
+        """Whether ``group`` (one chunk or more) makes a whole transaction."""
+        if group[-1][0].eof or len(group) >= self.how.transaction_rows // self.how.read_rows:
+            return True
+        rejects = sum(len(c.rejects) + len(b.failures) for b, c in group)
         limit = self.ctx.max_rejects
-        while not (group and group[-1][0].eof) and len(group) < size:
-            chunk = next(chunked)
-            self._check_unchanged()
-            group.append(chunk)
-            yield chunk
-            rejects = sum(len(c.rejects) + len(b.failures) for b, c in group)
-            if limit is not None and self.ctx.rejected + rejects > limit:
-                return
+        return limit is not None and self.ctx.rejected + rejects > limit
 
     def _commit(self, chunked: Iterator[Chunk]) -> bool:
         """Write the next chunks, their rejects, progress and the checkpoint in one
@@ -196,6 +203,9 @@ class ImportRun:
                 state["offset"] = batch.offset
 
         try:
+            # The first chunk is read before the transaction begins: on SQLite a write
+            # transaction holds the database's only write lock, which other jobs wait for.
+            self._take(group, chunked)
             if self.own:
                 self.ctx.checkpoint(state, write=write)
             else:

@@ -53,7 +53,7 @@ def execute(job: ImportJob, ctx: JobContext) -> None:
         state = initial_state(job, ctx, source)
         upsert = job.target.mode == "upsert"
         how = strategy.choose(
-            db.dialect, remaining(state), upsert=upsert, chunk_rows=job.chunk_rows
+            db.dialect, remaining(state), upsert=upsert, chunk_rows=job.chunk_rows, own=own
         )
         to = Destination(db, own, TableWriter(table, job.target, how))
         with fewer_collections():

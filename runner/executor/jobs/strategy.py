@@ -40,10 +40,12 @@ reader parses every record (below); for tuples of stored texts the line route sa
 rows, rejects, progress and checkpoint, and checks the run's claim and whether it was paused
 or canceled: about ten statements, a fixed cost that 10,000 rows of ``COPY`` barely outweigh.
 A job's ``chunk_rows`` is the size of its transactions and of its reads. Unset, a transaction
-holds 100,000 rows into PostgreSQL and 50,000 into MariaDB, read :data:`READ_ROWS` at a time (so
-memory stays what it is with 10,000; a tenth or less of an import's time goes to transactions
-then, and a pause or cancel still takes effect within a second), and 10,000 into SQLite,
-where a transaction holds the database's only write lock and other jobs' transitions wait.
+into jobmon's own database holds 100,000 rows on PostgreSQL and 50,000 on MariaDB, read
+:data:`READ_ROWS` at a time (so memory stays what it is with 10,000; a tenth or less of an
+import's time goes to transactions then, and a pause or cancel still takes effect within a
+second), and 10,000 on SQLite, where a transaction holds the database's only write lock and
+other jobs' transitions wait. Into a named database a transaction holds 10,000 rows: its rows
+commit before the checkpoint, and a crash between the two replays one transaction.
 
 Whatever the strategy, each chunk first takes the fast path and falls back per chunk, since
 only the data can tell: a chunk the line route cannot take (it does not decode, holds a
@@ -89,11 +91,17 @@ class Strategy:
 
 
 def choose(
-    dialect: str, remaining: int, *, upsert: bool, chunk_rows: int | None = None
+    dialect: str,
+    remaining: int,
+    *,
+    upsert: bool,
+    chunk_rows: int | None = None,
+    own: bool = True,
 ) -> Strategy:
-    """The strategy for a target of ``dialect`` with ``remaining`` bytes left to read, in
-    transactions of the job's ``chunk_rows`` (if set)."""
-    rows = chunk_rows or TRANSACTION_ROWS.get(dialect, DEFAULT_TRANSACTION_ROWS)
+    """The strategy for a target of ``dialect`` (jobmon's ``own`` database or a named one)
+    with ``remaining`` bytes left to read, in transactions of the job's ``chunk_rows``."""
+    grouped = TRANSACTION_ROWS.get(dialect, DEFAULT_TRANSACTION_ROWS) if own else READ_ROWS
+    rows = chunk_rows or grouped
     read = chunk_rows or READ_ROWS
     if dialect == "postgresql":
         producer: Producer = "process" if remaining >= PARALLEL_MIN_BYTES else "thread"
