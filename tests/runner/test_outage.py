@@ -17,19 +17,24 @@ from tests.conftest import ServerDatabases, database_url
 from tests.runner.support import T0, Ticker, add_jobs, get_run, run_in, totals_of
 
 
-@pytest.mark.parametrize("backend", ["postgresql"])
-def test_checkpoint_whose_connection_is_killed_runs_again_and_counts_once(
-    backend: str, tmp_path: Path, server_databases: ServerDatabases
-) -> None:
-    url = database_url(backend, tmp_path, server_databases)
-    db, admin = Database(url), Database(url)
+def running(db: Database) -> tuple[JobContext, int, int]:
+    """A claimed run of a new job, its context (patient through 10 s), job and run ids."""
     job_id = add_jobs(db, "job")["job"]
     run_id = run_in(db, job_id, Status.EDITING)
     fence = claims.claim_run(db, run_id, "r1", T0)
     with db.read() as session:
         run = session.get(Run, run_id)
         assert run is not None
-    ctx = JobContext(db, run, fence, Ticker(), patience=10)
+    return JobContext(db, run, fence, Ticker(), patience=10), job_id, run_id
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_checkpoint_whose_connection_is_killed_runs_again_and_counts_once(
+    backend: str, tmp_path: Path, server_databases: ServerDatabases
+) -> None:
+    url = database_url(backend, tmp_path, server_databases)
+    db, admin = Database(url), Database(url)
+    ctx, job_id, run_id = running(db)
     attempts: list[int] = []
 
     def write(session: Session) -> None:
@@ -60,13 +65,7 @@ def test_checkpoint_whose_commit_went_through_unheard_is_not_written_again(
     attempt finds the state saved and writes the chunk no second time."""
     url = database_url(backend, tmp_path, server_databases)
     db, admin = Database(url), Database(url)
-    job_id = add_jobs(db, "job")["job"]
-    run_id = run_in(db, job_id, Status.EDITING)
-    fence = claims.claim_run(db, run_id, "r1", T0)
-    with db.read() as session:
-        run = session.get(Run, run_id)
-        assert run is not None
-    ctx = JobContext(db, run, fence, Ticker(), patience=10)
+    ctx, _job_id, run_id = running(db)
     attempts: list[int] = []
 
     def write(session: Session) -> None:
