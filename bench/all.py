@@ -69,16 +69,6 @@ def _get(*path: str) -> Callable[[Figures], float | None]:
     return read
 
 
-def _most(*paths: tuple[str, ...]) -> Callable[[Figures], float | None]:
-    """The largest of several figures (those present)."""
-
-    def read(figures: Figures) -> float | None:
-        values = [v for v in (_get(*p)(figures) for p in paths) if v is not None]
-        return max(values) if values else None
-
-    return read
-
-
 def import_targets() -> tuple[Target, ...]:
     """Imports of the benchmark's file: ratios to the baselines (baseline's time / jobmon's)."""
     ratios = (

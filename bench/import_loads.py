@@ -13,7 +13,7 @@ import csv
 import os
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -114,21 +114,10 @@ def sqlite_executemany(database: Path, path: Path) -> float:
 
 def mariadb_executemany(url: str, path: Path) -> float:
     """Seconds of PyMySQL's ``executemany`` (multi-row INSERTs) in one transaction."""
-    conn = _pymysql(url)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(BASELINE_TABLE.format(name="baseline"))
-            began = time.perf_counter()
-            cursor.executemany(
-                "INSERT INTO baseline VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                list(map(_mariadb_record, records(path))),
-            )
-            conn.commit()
-            seconds = time.perf_counter() - began
-            cursor.execute("DROP TABLE baseline")
-        return seconds
-    finally:
-        conn.close()
+    insert = "INSERT INTO baseline VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    return _mariadb_timed(
+        url, lambda cursor: cursor.executemany(insert, list(map(_mariadb_record, records(path))))
+    )
 
 
 def _mariadb_record(record: list[str]) -> list[str]:
@@ -140,19 +129,24 @@ def _mariadb_record(record: list[str]) -> list[str]:
 
 def mariadb_load_data(url: str, path: Path) -> float:
     """Seconds of ``LOAD DATA LOCAL INFILE`` of the file as it is (booleans mapped in SQL)."""
-    conn = _pymysql(url, local_infile=True)
+    load = (
+        "LOAD DATA LOCAL INFILE %s INTO TABLE baseline CHARACTER SET utf8mb4"
+        " FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY ''"
+        " LINES TERMINATED BY '\\n' IGNORE 1 LINES"
+        " (id, name, email, country, amount, score, @active, signup)"
+        " SET active = (@active = 'true')"
+    )
+    return _mariadb_timed(url, lambda cursor: cursor.execute(load, (str(path),)), local_infile=True)
+
+
+def _mariadb_timed(url: str, load: Callable[[Any], Any], **options: Any) -> float:
+    """Seconds of ``load(cursor)`` and its commit into a new table ``baseline``, then dropped."""
+    conn = _pymysql(url, **options)
     try:
         with conn.cursor() as cursor:
             cursor.execute(BASELINE_TABLE.format(name="baseline"))
             began = time.perf_counter()
-            cursor.execute(
-                "LOAD DATA LOCAL INFILE %s INTO TABLE baseline CHARACTER SET utf8mb4"
-                " FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY ''"
-                " LINES TERMINATED BY '\\n' IGNORE 1 LINES"
-                " (id, name, email, country, amount, score, @active, signup)"
-                " SET active = (@active = 'true')",
-                (str(path),),
-            )
+            load(cursor)
             conn.commit()
             seconds = time.perf_counter() - began
             cursor.execute("DROP TABLE baseline")

@@ -28,6 +28,13 @@ def running(db: Database) -> tuple[JobContext, int, int]:
     return JobContext(db, run, fence, Ticker(), patience=10), job_id, run_id
 
 
+def lose_connection(session: Session, admin: Database) -> None:
+    """End the server process behind ``session``'s connection, from another connection."""
+    pid = session.execute(text("SELECT pg_backend_pid()")).scalar()
+    with admin.engine.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_checkpoint_whose_connection_is_killed_runs_again_and_counts_once(
     backend: str, tmp_path: Path, server_databases: ServerDatabases
@@ -42,9 +49,7 @@ def test_checkpoint_whose_connection_is_killed_runs_again_and_counts_once(
         ctx.progress(5)
         ctx.reject(3, "bad", None, "other", "a reject written with the chunk")
         if len(attempts) == 1:  # the first attempt loses its connection mid-transaction
-            pid = session.execute(text("SELECT pg_backend_pid()")).scalar()
-            with admin.engine.connect() as conn:
-                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            lose_connection(session, admin)
 
     try:
         ctx.checkpoint({"position": 5}, write=write)
@@ -75,9 +80,7 @@ def test_checkpoint_whose_commit_went_through_unheard_is_not_written_again(
         with admin.engine.begin() as conn:
             saved = text("UPDATE runs SET checkpoint = :state, records = 5 WHERE id = :id")
             conn.execute(saved, {"state": '{"position": 5}', "id": run_id})
-        pid = session.execute(text("SELECT pg_backend_pid()")).scalar()
-        with admin.engine.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        lose_connection(session, admin)
 
     try:
         ctx.checkpoint({"position": 5}, write=write)
