@@ -464,7 +464,10 @@ def test_strategy_is_chosen_by_database_and_size() -> None:
     )
     for dialect, rows in (("sqlite", 10_000), ("mysql", 50_000), ("mariadb", 50_000)):
         assert choose(dialect, big, upsert=True) == Strategy(
-            "tuple", "inline", "executemany", "records", rows, 10_000
+            "tuple", "process", "executemany", "lines", rows, 10_000
+        )
+        assert choose(dialect, small, upsert=False) == Strategy(
+            "tuple", "inline", "executemany", "lines", rows, 10_000
         )
     # Into a named database, a transaction holds what is read at once (a crash replays one).
     chosen = choose("postgresql", big, upsert=False, own=False)
@@ -472,6 +475,18 @@ def test_strategy_is_chosen_by_database_and_size() -> None:
     # A job's own chunk_rows is the size of its transactions and of its reads.
     chosen = choose("postgresql", big, upsert=False, chunk_rows=250_000)
     assert (chosen.transaction_rows, chosen.read_rows) == (250_000, 250_000)
+
+
+def test_tuple_rows_travel_from_the_child_as_columns() -> None:
+    from runner.executor.jobs.convertproc import packed, unpacked
+
+    rows: list[Any] = [("1", "a", None, "x\ny", ""), ("2", "", "z", "w", "")]
+    columns = packed(rows)
+    # Plain columns as one string each; a NULL or a line break keeps a column's values.
+    assert columns == ["1\n2", "a\n", (None, "z"), ("x\ny", "w"), "\n"]
+    assert unpacked(columns) == rows
+    assert unpacked(packed([("only",)])) == [("only",)]
+    assert unpacked(packed([])) == []
 
 
 def test_refused_texts_come_from_records_or_from_the_chunks_bytes() -> None:

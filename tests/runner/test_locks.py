@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from runner.core import locks, totals
+from runner.core.storage import db as db_module
 from runner.core.storage.db import Database
 from runner.core.storage.errors import is_conflict
 from tests.conftest import ServerDatabases, database_url
@@ -72,3 +75,45 @@ def test_retrying_does_not_run_again_what_is_not_a_conflict(db: Database) -> Non
         locks.retrying(db, work)
     assert attempts == [1]
     assert not is_conflict(LookupError("x"))
+
+
+def _holding_the_write_lock(path: Path) -> sqlite3.Connection:
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("PRAGMA journal_mode = WAL")
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+def test_sqlite_writer_waiting_for_the_write_lock_takes_it_once_free(tmp_path: Path) -> None:
+    db = Database(database_url("sqlite", tmp_path, ServerDatabases()))
+    add_jobs(db, "a")
+    holder = _holding_the_write_lock(tmp_path / "jobmon.db")
+    waiting = threading.Timer(0.2, holder.rollback)
+    waiting.start()
+    with db.write() as session:  # tries again until the lock is free
+        session.execute(sa.text("UPDATE jobs SET schedule = 'manual'"))
+        raw = session.connection().connection.driver_connection
+        assert raw is not None
+        # SQLite's own busy timeout is back for the statements of the transaction.
+        assert raw.execute("PRAGMA busy_timeout").fetchone() == (db_module.SQLITE_BUSY_TIMEOUT_MS,)
+    waiting.join()
+    with db.read() as session:
+        assert session.execute(sa.text("SELECT schedule FROM jobs")).scalar() == "manual"
+    holder.close()
+    db.dispose()
+
+
+def test_sqlite_writer_gives_up_after_the_busy_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(database_url("sqlite", tmp_path, ServerDatabases()))
+    add_jobs(db, "a")
+    monkeypatch.setattr(db_module, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    holder = _holding_the_write_lock(tmp_path / "jobmon.db")
+    with pytest.raises(sa.exc.OperationalError, match="locked"), db.write() as session:
+        session.execute(sa.text("UPDATE jobs SET schedule = 'x'"))
+    holder.rollback()
+    with db.write() as session:  # the failed attempt left nothing behind
+        session.execute(sa.text("UPDATE jobs SET schedule = 'manual'"))
+    holder.close()
+    db.dispose()

@@ -3,17 +3,20 @@ writes), PostgreSQL (psycopg 3) and MariaDB/MySQL (PyMySQL)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from runner.core.config.secrets import redact, safe_url
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+_LOCK_POLL_SECONDS = 0.001
 _WRITE = "jobmon_write"
 
 
@@ -149,4 +152,33 @@ def _setup_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get(_WRITE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        if write:
+            _begin_immediate(conn)
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def _begin_immediate(conn: Connection) -> None:
+    """BEGIN IMMEDIATE, trying again every millisecond while another connection holds the
+    write lock, for up to the busy timeout.
+
+    SQLite's own busy handler sleeps longer and longer between tries (up to 100 ms), so a
+    writer that keeps the lock most of the time, such as a long import committing chunk
+    after chunk, would keep a waiting transition out for a good part of a second: polling
+    takes the lock in the next gap between two of its transactions.
+    """
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.execute("PRAGMA busy_timeout = 0")
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    try:
+        while True:
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as exc:
+                if "locked" not in str(exc.orig) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(_LOCK_POLL_SECONDS)
+    finally:
+        driver.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
