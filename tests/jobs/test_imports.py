@@ -457,7 +457,7 @@ def test_strategy_is_chosen_by_database_and_size() -> None:
 
     big, small = PARALLEL_MIN_BYTES, PARALLEL_MIN_BYTES - 1
     assert choose("postgresql", big, upsert=False) == Strategy(
-        "copy", "process", "copy", "lines", 100_000, 10_000
+        "copy", "process", "copy", "raw", 100_000, 10_000
     )
     assert choose("postgresql", small, upsert=True) == Strategy(
         "copy", "thread", "staged_copy", "lines", 100_000, 10_000

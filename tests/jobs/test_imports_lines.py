@@ -132,11 +132,13 @@ def job(path: Path, **changes: Any) -> dict[str, Any]:
 def compare(env: Env, monkeypatch: pytest.MonkeyPatch, spec: dict[str, Any]) -> dict[str, Any]:
     """The outcome of ``spec`` read by lines, which must be the outcome read by records."""
     taken: list[bool] = []
+    kept: list[bool] = []  # whether a chunk kept lines as they are
     read = linecheck.LineRoute.read
 
     def spy(route: linecheck.LineRoute, *args: Any) -> Any:
         chunk = read(route, *args)
         taken.append(chunk is not None)
+        kept.append(chunk is not None and bool(chunk[1].raw_lines))
         return chunk
 
     monkeypatch.setattr(linecheck.LineRoute, "read", spy)
@@ -145,6 +147,14 @@ def compare(env: Env, monkeypatch: pytest.MonkeyPatch, spec: dict[str, Any]) -> 
     force(monkeypatch, "lines")
     got = outcome(env, env.config(spec))
     assert got == expected
+    # Into PostgreSQL, runs of lines go to COPY as they are and the other rows after them:
+    # the same rows come out (rows of one id in another order).
+    force(monkeypatch, "raw")
+    del kept[:]
+    raw = outcome(env, env.config(spec))
+    assert any(kept) is (env.db.dialect == "postgresql" and any(taken))
+    assert sorted(raw.pop("rows"), key=repr) == sorted(expected["rows"], key=repr)
+    assert raw == {k: v for k, v in expected.items() if k != "rows"}
     return {"outcome": got, "taken": taken}
 
 

@@ -26,6 +26,7 @@ from runner.executor.jobs import linecheck
 from runner.executor.jobs.csvsource import CsvReader
 from runner.executor.jobs.fastrows import Output
 from runner.executor.jobs.linecheck import producer
+from runner.executor.jobs.rawcopy import expanded
 from runner.executor.jobs.rows import RowConverter
 from tests.jobs.test_column_types import OUTPUTS, records, tables
 
@@ -69,15 +70,23 @@ def job(path: Path, cols: list[Column], chunk_rows: int, **source: Any) -> Impor
     )
 
 
-def chunks(spec: ImportJob, positions: list[int], width: int, output: Output, lines: bool) -> Any:
-    """Every chunk of the file, as the producer reads it, with what identifies it."""
+def chunks(
+    spec: ImportJob,
+    positions: list[int],
+    width: int,
+    output: Output,
+    lines: bool,
+    raw: bool = False,
+) -> Any:
+    """Every chunk of the file, as the producer reads it, with what identifies it (with
+    ``raw``, the lines it kept as they are turned into rows, as a refused COPY of them is)."""
     found = []
     with CsvReader(spec.source.path, spec.source, keep_bytes=True) as reader:
-        produce = producer(
-            spec, positions, width, output, reader, lines=lines, rows=spec.chunk_rows or 10_000
-        )
+        rows = spec.chunk_rows or 10_000
+        produce = producer(spec, positions, width, output, reader, lines=lines, rows=rows, raw=raw)
         while True:
             batch, converted = produce()
+            converted = expanded(converted, spec, positions, width)
             rejects = [(r.line, r.record, r.field, r.reason, r.message) for r in converted.rejects]
             failures = [(f.line, f.raw, f.reason, f.message, f.data) for f in batch.failures]
             read = (batch.offset, batch.line, batch.lines, batch.eof, batch.data, failures)
@@ -136,3 +145,9 @@ def test_the_line_route_reads_what_the_csv_path_reads(tmp_path: Path, data: st.D
             assert chunks(spec, positions, width, output, True) == expected
         taken = sum(1 for result in results if result is not None)
         event(f"{output}: the line route took {'no' if not taken else 'some'} chunks")
+    # Lines kept as they are for PostgreSQL's CSV COPY are the rows the converter gives.
+    expected = chunks(spec, positions, width, "copy", False)
+    with noting_reads() as results:
+        assert chunks(spec, positions, width, "copy", True, raw=True) == expected
+    kept = sum(1 for result in results if result is not None and result[1].raw_lines)
+    event(f"raw: {'no' if not kept else 'some'} chunks kept lines as they are")

@@ -68,12 +68,23 @@ class LineField:
     (``plain`` None) is any text, quoted or not, of at most ``longest`` characters (None: no
     limit) and none of :data:`LINE_SPECIALS`. Every value they match is plainly valid, and
     stored as it is, or as ``stored`` says; ``match`` (if set) must also accept it.
+    ``lines``, if set, checks many values at once as ``match`` does one by one (see
+    :func:`line_failures`). ``verbatim``: PostgreSQL reads each of those values, as it is, as
+    the value stored (so a run of such fields may go to ``COPY ... (FORMAT csv)`` unchanged).
     """
 
     plain: str | None
     longest: int | None = None
     stored: Mapping[str, str] | None = None
     match: Callable[[str], Any] | None = None
+    lines: re.Pattern[str] | None = None
+    verbatim: bool = True
+
+    def failures(self, values: Values) -> list[int]:
+        """The indices of the ``values`` that ``match`` refuses (none without one)."""
+        if self.lines is not None:
+            return line_failures(self.lines, values)
+        return [] if self.match is None else nones(list(map(self.match, values)))
 
 
 def choices_pattern(values: Sequence[str], forbidden: str) -> str | None:

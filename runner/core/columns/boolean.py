@@ -79,4 +79,11 @@ class BooleanType(ColumnType):
     def line_field(self, column: ColumnOptions, delimiter: str, quote: str) -> LineField | None:
         """The spellings as they are (lower case, no blanks), stored as they map."""
         pattern = choices_pattern(list(column.booleans), delimiter + quote)
-        return None if pattern is None else LineField(pattern, stored=column.booleans)
+        if pattern is None:
+            return None
+        # PostgreSQL reads the usual spellings (and only those) as the values they mean.
+        verbatim = all(
+            spelling in (TRUE_VALUES if stored == "1" else FALSE_VALUES)
+            for spelling, stored in column.booleans.items()
+        )
+        return LineField(pattern, stored=column.booleans, verbatim=verbatim)

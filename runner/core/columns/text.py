@@ -27,6 +27,7 @@ from runner.core.columns.base import (
     mapped,
     nones,
 )
+from runner.core.columns.oneline import one_line
 from runner.core.states import RejectReason
 
 # Text checks: the length limit (when there is one), no NUL, and for COPY the escapes. Tab,
@@ -168,9 +169,11 @@ class PatternType(TextType):
 
     def line_field(self, column: ColumnOptions, delimiter: str, quote: str) -> LineField | None:
         """The text field, each value then matched by the column's own pattern (never part of
-        the line's: it could match a delimiter)."""
+        the line's: it could match a delimiter), many at once when it cannot match across
+        lines (see :mod:`runner.core.columns.oneline`)."""
         assert column.pattern is not None
-        return LineField(None, column.max_length, match=re.compile(column.pattern).fullmatch)
+        match = re.compile(column.pattern).fullmatch
+        return LineField(None, column.max_length, match=match, lines=one_line(column.pattern))
 
 
 class EnumType(ColumnType):

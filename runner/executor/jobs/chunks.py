@@ -22,9 +22,9 @@ def chunks(
     how: Strategy, plan: Plan, job: ImportJob, reader: CsvReader
 ) -> Generator[Chunk, None, None]:
     """Chunk after chunk from ``plan``'s start, by ``how.producer`` (see the strategy)."""
-    lines = how.reading == "lines"
+    lines, raw = how.reading != "records", how.reading == "raw"
     produce = producer(
-        job, plan.positions, plan.width, plan.output, reader, lines=lines, rows=plan.rows
+        job, plan.positions, plan.width, plan.output, reader, lines=lines, rows=plan.rows, raw=raw
     )
 
     if how.producer == "process":

@@ -65,6 +65,7 @@ class Plan:
     width: int
     output: Output
     lines: bool = False  # chunks read by whole lines when the data allows
+    raw: bool = False  # runs of lines kept as they are (see rawcopy)
     rows: int = READ_ROWS  # the most rows of a chunk
 
 
@@ -182,7 +183,14 @@ def _produce(plan: Plan, out: Any) -> None:
     fmt = job.source
     with CsvReader(plan.source, fmt, offset=plan.offset, line=plan.line, keep_bytes=True) as reader:
         produce = producer(
-            job, plan.positions, plan.width, plan.output, reader, lines=plan.lines, rows=plan.rows
+            job,
+            plan.positions,
+            plan.width,
+            plan.output,
+            reader,
+            lines=plan.lines,
+            rows=plan.rows,
+            raw=plan.raw,
         )
         while True:
             batch, converted = produce()

@@ -21,6 +21,7 @@ from runner.executor.jobs import layout
 from runner.executor.jobs.chunks import chunks, record_bytes, refused_texts
 from runner.executor.jobs.convertproc import Chunk, Plan
 from runner.executor.jobs.csvsource import Batch, CsvReader, Failure
+from runner.executor.jobs.rawcopy import CsvCopy, expanded
 from runner.executor.jobs.rows import Converted
 from runner.executor.jobs.strategy import Strategy
 from runner.executor.jobs.writers import Refusal, TableWriter
@@ -108,6 +109,8 @@ class ImportRun:
     ) -> None:
         self.job, self.ctx, self.source, self.how, self.state = job, ctx, source, how, state
         self.db, self.own, self.writer = to.db, to.own, to.writer
+        self.csv = CsvCopy.of(job, to.writer.table)
+        self.positions: list[int] = []
 
     def run(self) -> None:
         """Read, validate and write chunk after chunk, checkpointing each."""
@@ -124,6 +127,7 @@ class ImportRun:
             if positions is None:
                 self._finish_empty(reader)
                 return
+            self.positions = positions
             produced = chunks(self.how, self._plan(positions), self.job, reader)
             with closing(produced) as chunked:
                 while not self._commit(chunked):
@@ -144,7 +148,8 @@ class ImportRun:
             positions,
             state["width"],
             self.how.output,
-            self.how.reading == "lines",
+            self.how.reading != "records",
+            self.how.reading == "raw",
             self.how.read_rows,
         )
 
@@ -234,16 +239,19 @@ class ImportRun:
     ) -> int:
         """Write one chunk (its first line follows ``line``) and its rejects; its counts go
         to ``state``."""
+        if converted.raw_lines and not self.csv.write(session, converted.raw):
+            converted = expanded(converted, self.job, self.positions, state["width"])
         refused = self.writer.write(session, converted.rows)
         rejects = _rejects(batch, converted, refused, self.job.source, line)
         for r in rejects:
             self.ctx.reject(r.line, r.record, r.field, r.reason, r.message, raw=r.raw)
-        records = len(converted.rows) + len(converted.rejects) + len(batch.failures)
+        rows = len(converted.rows) + len(converted.raw_lines)
+        records = rows + len(converted.rejects) + len(batch.failures)
         self.ctx.progress(records)
         state["records"] += records
-        state["rows"] += len(converted.rows) - len(refused)
+        state["rows"] += rows - len(refused)
         state["rejects"] += len(rejects)
-        return len(converted.rows) - len(refused)
+        return rows - len(refused)
 
 
 def _rejects(

@@ -30,12 +30,13 @@ from operator import add
 from typing import Any
 
 from runner.core.columns import LineField, column_type
-from runner.core.columns.base import nones
+from runner.core.columns.base import Values
 from runner.core.config import Column, CsvFormat, ImportJob
 from runner.executor.jobs.csvsource import Batch, CsvReader, codec_name, csv_options
 from runner.executor.jobs.fastrows import COPY_NULL, Output, Row
 from runner.executor.jobs.lineparts import OffLines, kept, merged
 from runner.executor.jobs.lineshape import Shape, Shapes
+from runner.executor.jobs.rawcopy import refused, verbatim
 from runner.executor.jobs.rows import Converted, RowConverter
 
 Chunk = tuple[Batch, Converted]
@@ -55,7 +56,7 @@ class _Column:
 
     stored: dict[str, str | None] | None  # values stored otherwise ("" when NULL)
     every: bool  # ``stored`` lists every value the pattern takes
-    match: Callable[[str], Any] | None
+    check: Callable[[Values], list[int]] | None  # the indices of values it refuses
 
 
 def producer(
@@ -67,11 +68,13 @@ def producer(
     *,
     lines: bool,
     rows: int,
+    raw: bool = False,
 ) -> Callable[[], Chunk]:
     """What reads and converts the next chunk from ``reader``: by whole lines (with ``lines``,
-    when the columns allow it), chunk by chunk as the data allows, else by records."""
-    converter = RowConverter(job.columns, positions, width, job.source, output)
-    route = line_route(job.columns, positions, width, job.source, converter) if lines else None
+    when the columns allow it; runs of them as they are with ``raw``), chunk by chunk as the
+    data allows, else by records."""
+    cols, converter = job.columns, RowConverter(job.columns, positions, width, job.source, output)
+    route = line_route(cols, positions, width, job.source, converter, raw=raw) if lines else None
 
     def produce() -> Chunk:
         chunk = None if route is None else route.read(reader, rows)
@@ -89,9 +92,13 @@ def line_route(
     width: int,
     fmt: CsvFormat,
     converter: RowConverter,
+    *,
+    raw: bool = False,
 ) -> LineRoute | None:
     """The line route for these columns, or None when a column has no line pattern (or a
-    default), two read the same field, or the encoding is not decoded a chunk at a time."""
+    default), two read the same field, or the encoding is not decoded a chunk at a time.
+    With ``raw``, runs of lines stay as they are when PostgreSQL may read them so (see
+    :mod:`runner.executor.jobs.rawcopy`)."""
     name = codec_name(fmt.encoding)
     if not (name in _UTF8 or name.startswith(_BY_CHUNK)) or len(set(positions)) < len(positions):
         return None
@@ -101,7 +108,7 @@ def line_route(
         if found is None or column.default is not None:
             return None
         fields[position] = (column, found)
-    return LineRoute(fields, positions, width, fmt, converter)
+    return LineRoute(fields, positions, width, fmt, converter, raw)
 
 
 class LineRoute:
@@ -114,6 +121,7 @@ class LineRoute:
         width: int,
         fmt: CsvFormat,
         converter: RowConverter,
+        raw: bool = False,
     ) -> None:
         self._converter, self._output = converter, converter.output
         self._options = csv_options(fmt)
@@ -127,6 +135,11 @@ class LineRoute:
         null = COPY_NULL if self._output == "copy" else None
         self._positions = list(positions)
         self._columns = [_column(fields[p], null) for p in positions]
+        # Runs kept as they are: only the fields a column's own pattern checks are read.
+        self._raw = raw and self._output == "copy" and verbatim(fields, positions, width, fmt)
+        checked = [p for p in positions if fields[p][1].match is not None]
+        self._read = checked if self._raw else self._positions
+        self._checks = [fields[p][1].failures for p in checked]
 
     def read(self, reader: CsvReader, count: int) -> Chunk | None:
         """The next chunk of up to ``count`` lines, as the CSV path would read and convert it;
@@ -157,6 +170,8 @@ class LineRoute:
             taken = self._taken(text, line, count, False)
         if taken is None:
             return None
+        if self._raw:
+            return self._kept_raw(taken)
         rows, failed = self._rows(taken.values, len(taken.lines))
         lines = taken.lines
         if failed:
@@ -169,7 +184,7 @@ class LineRoute:
         """The runs of lines of the job's shapes after ``line``, and the other lines; None if
         a line is not a record, a run's fields cannot be split, or there are too many runs
         and other lines (more than a few of those would cost more than the CSV path)."""
-        taken = _Taken([[] for _ in self._positions], [], OffLines(self._options, text, line))
+        taken = _Taken([[] for _ in self._read], [], OffLines(self._options, text, line), [])
         pos, end, shape, runs = 0, len(text), self._shape, 0
         while pos < end:
             stop = _stop(shape, text, pos, quick)
@@ -201,13 +216,29 @@ class LineRoute:
         """Take a run of lines of ``shape`` after ``line``: the run's last line (-1 if its
         fields cannot be split)."""
         count = run.count("\n")
-        fields = self._shapes.fields(run, shape, count, self._positions)
+        fields = self._shapes.fields(run, shape, count, self._read)
         if fields is None:
             return -1
+        if self._raw:
+            taken.runs.append(run)
         for values, found in zip(taken.values, fields, strict=True):
             values += found
         taken.lines += range(line + 1, line + 1 + count)
         return line + count
+
+    def _kept_raw(self, taken: _Taken) -> Converted | None:
+        """The runs' lines as they are, but those a column's pattern refuses (other lines)."""
+        lines, text = taken.lines, "".join(taken.runs)
+        failed = refused(self._checks, taken.values)
+        if failed:
+            if not taken.others.add(lines[i] for i in failed):
+                return None
+            texts = text.split("\n")  # the last one empty: the text ends with a line break
+            for i in reversed(failed):
+                del texts[i]
+            text, lines = "\n".join(texts), list(compress(lines, kept(len(lines), failed)))
+        others = taken.others.converted(self._converter)
+        return Converted(others.rows, others.lines, [], others.rejects, text, lines)
 
     def _rows(self, groups: list[list[str]], size: int) -> tuple[list[Row], list[int]]:
         """The rows of the lines whose fields are ``groups``, and the indices of those that
@@ -215,8 +246,8 @@ class LineRoute:
         values: list[Sequence[Any]] = []
         failed: list[int] = []
         for column, value in zip(self._columns, groups, strict=True):
-            if column.match is not None:
-                failed += nones(list(map(column.match, value)))
+            if column.check is not None:
+                failed += column.check(value)
             if column.stored is not None and (column.every or "" in value):
                 value = _stored(column.stored, column.every, value)
             values.append(value)
@@ -238,6 +269,7 @@ class _Taken:
     values: list[list[str]]
     lines: list[int]
     others: OffLines
+    runs: list[str]  # the runs' text, when they are kept as they are
 
 
 def _stop(shape: Shape, text: str, pos: int, quick: bool) -> int:
@@ -262,4 +294,5 @@ def _column(taken: tuple[Column, LineField], null: str | None) -> _Column:
         stored = dict(line.stored)
     if not column.required:
         stored = {**(stored or {}), "": null}
-    return _Column(stored, line.stored is not None, line.match)
+    check = None if line.match is None else line.failures
+    return _Column(stored, line.stored is not None, check)

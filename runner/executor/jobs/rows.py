@@ -40,6 +40,9 @@ class Converted:
     lines: list[int] = field(default_factory=list)
     records: list[list[str]] = field(default_factory=list)
     rejects: list[RejectRecord] = field(default_factory=list)
+    # Lines of CSV the database reads as they are (see rawcopy), and their line numbers.
+    raw: str = ""
+    raw_lines: list[int] = field(default_factory=list)
 
 
 def _plan(column: Column, position: int) -> ColumnPlan:

@@ -1,0 +1,127 @@
+"""Runs of plainly valid lines written into PostgreSQL as they are, by ``COPY ... (FORMAT csv)``.
+
+For an insert into PostgreSQL whose file's fields are the job's columns in order, the line
+route (:mod:`runner.executor.jobs.linecheck`) does not assemble the rows of its runs of
+plainly valid lines: it keeps their text (only the fields a column's own pattern checks are
+split out), and the server parses them, while the chunk's other rows go as rows of COPY text.
+Such a run holds no backslash, tab, carriage return or NUL, quotes only whole text fields with
+no quote inside, and has an empty field only where the column is not required; every value
+in it is one PostgreSQL reads, as it is, as the value the row converter stores
+(:attr:`~runner.core.columns.base.LineField.verbatim`). So the CSV reader of the server gives
+each field the value the converter's row would, and ``FORCE_NULL`` makes a quoted empty field
+NULL as the converter does. The client's work for such a line is a regular expression's
+match; parsing it is the server's, on its own core.
+
+If the database refuses the COPY (a constraint, a value out of the column's range), nothing of
+it is kept: the chunk's lines are turned into rows (:func:`expanded`) and written as any other
+chunk, so each refused row is found and rejected on its own, as before.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from runner.core.columns import LineField
+from runner.core.columns.base import Values
+from runner.core.config import Column, CsvFormat, ImportJob
+from runner.executor.jobs.csvsource import csv_options
+from runner.executor.jobs.lineparts import merged
+from runner.executor.jobs.rows import Converted, RowConverter
+from runner.executor.jobs.writers import refusal_reason
+
+
+def verbatim(
+    fields: dict[int, tuple[Column, LineField]],
+    positions: Sequence[int],
+    width: int,
+    fmt: CsvFormat,
+) -> bool:
+    """Whether runs of lines may go to the server as they are: every field is read, in order,
+    by a column whose values PostgreSQL reads as stored, delimited and quoted by one byte."""
+    one_byte = len(fmt.delimiter.encode()) == 1 and len(fmt.quote.encode()) == 1
+    in_order = list(positions) == list(range(width))
+    return one_byte and in_order and all(line.verbatim for _, line in fields.values())
+
+
+def refused(checks: Sequence[Callable[[Values], list[int]]], groups: list[list[str]]) -> list[int]:
+    """The indices, in order, of the lines with a value in one of the ``groups`` (a column's
+    values) that the column's check refuses."""
+    found: set[int] = set()
+    for check, values in zip(checks, groups, strict=True):
+        found.update(check(values))
+    return sorted(found)
+
+
+@dataclass(frozen=True)
+class CsvCopy:
+    """The ``COPY`` of a job's lines of CSV into its table."""
+
+    table: sa.Table
+    delimiter: str
+    quote: str
+    nulls: tuple[str, ...]  # the columns whose empty fields are NULL
+
+    @classmethod
+    def of(cls, job: ImportJob, table: sa.Table) -> CsvCopy:
+        nulls = tuple(c.name for c in job.columns if not c.required)
+        return cls(table, job.source.delimiter, job.source.quote, nulls)
+
+    def statement(self) -> object:
+        from psycopg import sql
+
+        name = (
+            sql.Identifier(self.table.schema, self.table.name)
+            if self.table.schema
+            else sql.Identifier(self.table.name)
+        )
+        options = [
+            sql.SQL("FORMAT csv"),
+            sql.SQL("DELIMITER {}").format(sql.Literal(self.delimiter)),
+            sql.SQL("QUOTE {}").format(sql.Literal(self.quote)),
+        ]
+        if self.nulls:
+            nulls = sql.SQL(", ").join(map(sql.Identifier, self.nulls))
+            options.append(sql.SQL("FORCE_NULL ({})").format(nulls))
+        return sql.SQL("COPY {} ({}) FROM STDIN ({})").format(
+            name,
+            sql.SQL(", ").join(sql.Identifier(c.name) for c in self.table.columns),
+            sql.SQL(", ").join(options),
+        )
+
+    def write(self, session: Session, text: str) -> bool:
+        """COPY ``text``, lines of CSV, in a savepoint; False (nothing of it kept) if the
+        database refused one of its rows."""
+        conn = session.connection()
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        try:
+            with conn.begin_nested(), raw.cursor() as cursor:
+                with cursor.copy(self.statement()) as copy:
+                    copy.write(text)
+        except Exception as exc:
+            if refusal_reason(exc) is None:
+                raise
+            return False
+        return True
+
+
+def expanded(
+    converted: Converted, job: ImportJob, positions: Sequence[int], width: int
+) -> Converted:
+    """The chunk with its lines kept as they are turned into rows of COPY text, merged in
+    line order with its other rows."""
+    if not converted.raw_lines:
+        return converted
+    converter = RowConverter(job.columns, positions, width, job.source, "copy")
+    texts = converted.raw.split("\n")[:-1]  # whole lines, each a record (no line break inside)
+    records = list(csv.reader(texts, **csv_options(job.source)))
+    rows = converter.convert(records, converted.raw_lines)
+    others = Converted(converted.rows, converted.lines, [], converted.rejects)
+    done = merged(rows.rows, rows.lines, others)
+    done.rejects = sorted([*rows.rejects, *done.rejects], key=lambda r: r.line)
+    return done

@@ -1,0 +1,57 @@
+"""A pattern column's values are checked many at once only when no match can span lines."""
+
+from __future__ import annotations
+
+import pytest
+
+from runner.core.columns.base import line_failures
+from runner.core.columns.oneline import one_line
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"[^@\s]+@[^@\s]+\.[a-z]+",
+        r".*",
+        r"\w+\d*",
+        r"\S+",
+        r"[^\n]+",
+        r"[^\W]",
+        "a|b{2,3}",
+        r"\bfoo$",
+    ],
+)
+def test_patterns_that_stay_on_one_line_are_checked_many_at_once(pattern: str) -> None:
+    assert one_line(pattern) is not None
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"[^@]+",  # a negated set holds the line break
+        r"(?s).*",
+        r"(?s:.)",
+        r"\D",
+        r"[^\S]",
+        r"[\x00-\x7f]",
+        r"(?:ab|c\n)",
+        r"a(?=\nb)",  # lookarounds can see the next value
+        r"(?<=x)a",
+        r"(a)\1",  # a back reference can see an earlier value's group
+        r"(a)?(?(1)b|c)",
+        r"(?i)ab",  # global flags cannot be nested: checked one by one
+    ],
+)
+def test_patterns_that_may_span_lines_are_checked_one_by_one(pattern: str) -> None:
+    assert one_line(pattern) is None
+
+
+def test_many_at_once_finds_what_one_by_one_finds() -> None:
+    import re
+
+    pattern = r"[^@\s]+@[^@\s]+\.[a-z]+"
+    lines = one_line(pattern)
+    assert lines is not None
+    values = ["a@b.io", "no-at", "x@y.z", "", "a@b.io trailing", "u@v.w", "a@b.IO"]
+    one_by_one = [i for i, v in enumerate(values) if not re.fullmatch(pattern, v)]
+    assert line_failures(lines, values) == one_by_one == [1, 3, 4, 6]
