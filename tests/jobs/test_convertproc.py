@@ -59,7 +59,7 @@ def test_child_is_ended_when_closed_early(tmp_path: Path) -> None:
     first = next(iter(chunks))
     assert first[1].rows == ["0\n", "1\n"]
     chunks.close()
-    assert chunks._proc.returncode is not None
+    assert chunks.returncode is not None
 
 
 def test_child_started_first_reads_from_where_its_plan_says(tmp_path: Path) -> None:

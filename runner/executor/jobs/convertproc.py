@@ -1,20 +1,23 @@
 """An import's reading and validation in a child process, in parallel with the writes.
 
-For large files (see :mod:`runner.executor.jobs.strategy`) the CSV is parsed
-and validated by ``python -m runner.executor.jobs.convertproc`` while the runner writes the
-previous chunk: the two run on different cores instead of taking turns under one interpreter
-lock. The child receives a :class:`Plan` on stdin and sends each chunk as a pickle on stdout:
-the batch's lines, offsets, failures and raw bytes, and the converted rows and rejects. The
-parsed source records stay behind (many small strings are costly to pickle); the raw bytes,
-one object, are what the runner parses again, in memory, to quote a row the database refuses.
-Rows of tuples travel as columns (:func:`packed`): a column whose values hold no line break
-and no NULL as one string, its values joined by line breaks, which costs both processes a
-fraction of pickling each value (unpickling rows took a third of the runner's time).
-It holds at most the chunk it is sending and the one it is reading, so memory stays flat.
+For large files (see :mod:`runner.executor.jobs.strategy`) the CSV is parsed and validated by
+a child process while the runner writes the previous chunk: the two run on different cores
+instead of taking turns under one interpreter lock. The child is forked from the runner, so
+it starts at once with jobmon's modules loaded and the :class:`Plan` (where to start, the
+column layout) in hand; it sends each chunk as a pickle on a pipe: the batch's lines,
+offsets, failures and raw bytes, and the converted rows and rejects. The parsed source records
+stay behind (many small strings are costly to pickle); the raw bytes, one object, are what the
+runner parses again, in memory, to quote a row the database refuses. Rows of tuples travel as
+columns (:func:`packed`): a column whose values hold no line break and no NULL as one string,
+its values joined by line breaks, which costs both processes a fraction of pickling each value
+(unpickling rows took a third of the runner's time). It holds at most the chunk it is sending
+and the one it is reading, so memory stays flat.
 
-Starting the child (an interpreter that imports jobmon's modules) takes a good part of a
-second; the parent reads and converts the first chunks itself meanwhile, and hands the rest of
-the file over (the plan: where to start) once the child says it has started.
+The child only reads the file and writes to its pipe: it never runs the runner's own code
+(its other threads are not in the child, whose signal handlers are the defaults again), never
+collects or finalizes the objects it inherited (the runner's database connections among them:
+closing one would end the runner's session), and leaves with ``os._exit``. Spawning a new
+interpreter instead cost half a second of imports, a quarter of a million-row import.
 
 The parent ends the child when the run ends, whatever the reason; if the parent dies, the
 child's next write fails and it exits.
@@ -26,12 +29,10 @@ import fcntl
 import gc
 import os
 import pickle
-import select
-import subprocess
-import sys
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO, NoReturn
 
 from runner.core.config import ImportJob
 from runner.executor.jobs.csvsource import CsvReader
@@ -43,8 +44,6 @@ from runner.executor.jobs.strategy import READ_ROWS
 __all__ = ["ChildFailed", "Chunk", "Plan", "ProcessChunks", "packed", "unpacked"]
 # The pipe holds a whole chunk or more, so the child reads on while the parent writes.
 PIPE_BYTES = 8 * 2**20
-# What the child writes once it has started, before its first chunk.
-_STARTED = b"S"
 # A column of tuple rows on the pipe: its values joined by line breaks, or as they are.
 Packed = list[str | tuple[str | None, ...]]
 
@@ -75,55 +74,38 @@ class _Error:
 
 
 class ProcessChunks:
-    """Chunks read and converted by a child process: start it, :meth:`send` it the plan (or
-    give the plan at once), iterate once, then :meth:`close`."""
+    """Chunks read and converted by a child process: give it the plan (at once, or by
+    :meth:`send`), iterate once, then :meth:`close`."""
 
     def __init__(self, plan: Plan | None = None) -> None:
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "runner.executor.jobs.convertproc"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        _widen(self._proc.stdout.fileno())
-        self._started = False
+        self._pid: int | None = None
+        self._pipe: BinaryIO | None = None
+        self.returncode: int | None = None
         if plan is not None:
             self.send(plan)
 
     def ready(self) -> bool:
-        """Whether the child has started and waits for its plan (or has ended), without
-        waiting for it."""
-        assert self._proc.stdout is not None
-        if not self._started and select.select([self._proc.stdout], [], [], 0)[0]:
-            self._proc.stdout.read(len(_STARTED))  # or nothing, if the child has ended
-            self._started = True
-        return self._started
+        """Whether the child may be given its plan without waiting (a fork starts at once)."""
+        return True
 
     def send(self, plan: Plan) -> None:
-        """Give the child its plan: it starts reading."""
-        assert self._proc.stdin is not None
-        try:
-            pickle.dump(plan, self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            self._proc.stdin.close()
-        except BrokenPipeError:
-            self.close()
-            raise ChildFailed(
-                f"the reading process ended early (exit code {self._proc.returncode})"
-            ) from None
-        except BaseException:
-            self.close()
-            raise
+        """Start the child on ``plan``: it starts reading."""
+        read, write = os.pipe()
+        _widen(read)
+        pid = os.fork()
+        if pid == 0:
+            os.close(read)
+            _child(plan, write)
+        os.close(write)
+        self._pid, self._pipe = pid, os.fdopen(read, "rb")
 
     def __iter__(self) -> Iterator[Chunk]:
-        assert self._proc.stdout is not None
-        if not self._started:
-            self._proc.stdout.read(len(_STARTED))
-            self._started = True
+        assert self._pipe is not None
         while True:
             try:
-                item = pickle.load(self._proc.stdout)
+                item = pickle.load(self._pipe)
             except EOFError:
-                code = self._proc.wait()
+                code = self._reap(wait=True)
                 raise ChildFailed(f"the reading process ended early (exit code {code})") from None
             if isinstance(item, _Error):
                 raise ChildFailed(item.message)
@@ -134,13 +116,21 @@ class ProcessChunks:
             if batch.eof:
                 return
 
+    def _reap(self, *, wait: bool) -> int | None:
+        """The child's exit code once it has ended (waiting for it with ``wait``)."""
+        if self._pid is not None and self.returncode is None:
+            pid, status = os.waitpid(self._pid, 0 if wait else os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
     def close(self) -> None:
         """End the child (at once if it is still reading) and reap it."""
-        if self._proc.poll() is None:
-            self._proc.kill()
-        self._proc.wait()
-        if self._proc.stdout is not None:
-            self._proc.stdout.close()
+        if self._pid is not None and self._reap(wait=False) is None:
+            os.kill(self._pid, signal.SIGKILL)
+            self._reap(wait=True)
+        if self._pipe is not None:
+            self._pipe.close()
 
     def __enter__(self) -> ProcessChunks:
         return self
@@ -204,25 +194,21 @@ def _produce(plan: Plan, out: Any) -> None:
                 return
 
 
-def main() -> None:
-    """The child: read the plan, send chunks until the end of the file or of the pipe."""
-    gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
-    out = sys.stdout.buffer
-    sys.stdout = sys.stderr  # nothing but pickles on the pipe
-    out.write(_STARTED)  # everything is imported: the parent may hand over now
-    out.flush()
-    plan: Plan = pickle.load(sys.stdin.buffer)
+def _child(plan: Plan, pipe: int) -> NoReturn:
+    """The forked child: send the chunks of ``plan`` on ``pipe`` until the end of the file
+    or of the pipe, then leave (see above)."""
     try:
-        _produce(plan, out)
-    except BrokenPipeError:
-        os._exit(0)  # the parent is gone or closed the pipe: nothing left to flush
-    except Exception as exc:
-        pickle.dump(_Error(f"{type(exc).__name__}: {exc}"), out)
-        out.flush()
-
-
-if __name__ == "__main__":
-    # Run the module's own copy, so what it pickles is named runner.executor.jobs.convertproc.*
-    from runner.executor.jobs import convertproc
-
-    convertproc.main()
+        gc.freeze()  # what the parent had stays as it is: none of it is collected here
+        gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+        for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(number, signal.SIG_DFL)
+        out = os.fdopen(pipe, "wb")
+        try:
+            _produce(plan, out)
+        except BrokenPipeError:
+            pass  # the parent is gone or closed the pipe
+        except Exception as exc:
+            pickle.dump(_Error(f"{type(exc).__name__}: {exc}"), out)
+            out.flush()
+    finally:
+        os._exit(0)
