@@ -246,3 +246,21 @@ def test_fast_path_takes_plainly_valid_records() -> None:
     ]
     assert convert.fast(record) == convert.check(record)
     assert convert.fast(["x", *record[1:]]) is None
+
+
+def test_the_date_line_pattern_takes_exactly_the_valid_dates() -> None:
+    import datetime
+    import re
+
+    from runner.core.columns.temporal import _DATE_FIELD
+
+    pattern = re.compile(_DATE_FIELD)
+    for year in [*range(1896, 1905), *range(1996, 2005), 1000, 1600, 1700, 2100, 2400, 9996, 9999]:
+        for month in range(0, 14):
+            for day in range(0, 33):
+                text = f"{year:04d}-{month:02d}-{day:02d}"
+                try:
+                    valid = datetime.date.fromisoformat(text).isoformat() == text
+                except ValueError:
+                    valid = False
+                assert bool(pattern.fullmatch(text)) is valid, text

@@ -33,11 +33,13 @@ if len(v) != 10 or v[7] != '-':
 o{i} = v
 """
 _ISODATE_LINES = re.compile(r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}\n)*")
-# Dates valid in every year (February 29 is left to the checker) from year 1000 on, and times
-# as stored_datetime writes them (a fraction of six digits, not all zero).
+# Valid dates from year 1000 on (February 29 in leap years: divisible by 4 but not by 100, or
+# by 400), and times as stored_datetime writes them (a fraction of six digits, not all zero).
+_LEAP_YEAR = "(?:[1-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[13579][26])00)"
 _DATE_FIELD = (
-    "[1-9][0-9]{3}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    "(?:[1-9][0-9]{3}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
     "|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+    f"|{_LEAP_YEAR}-02-29)"
 )
 _DATETIME_FIELD = (
     _DATE_FIELD + " (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.(?!0{6})[0-9]{6})?"
