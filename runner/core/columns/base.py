@@ -79,6 +79,9 @@ class LineField:
     match: Callable[[str], Any] | None = None
     lines: re.Pattern[str] | None = None
     verbatim: bool = True
+    # Given characters a field cannot hold, a regular expression for exactly the values
+    # ``match`` accepts that hold none of them (None: it cannot say).
+    confine: Callable[[str], str | None] | None = None
 
     def failures(self, values: Values) -> list[int]:
         """The indices of the ``values`` that ``match`` refuses (none without one)."""

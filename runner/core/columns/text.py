@@ -27,7 +27,7 @@ from runner.core.columns.base import (
     mapped,
     nones,
 )
-from runner.core.columns.oneline import one_line
+from runner.core.columns.oneline import confined, one_line
 from runner.core.states import RejectReason
 
 # Text checks: the length limit (when there is one), no NUL, and for COPY the escapes. Tab,
@@ -172,8 +172,14 @@ class PatternType(TextType):
         the line's: it could match a delimiter), many at once when it cannot match across
         lines (see :mod:`runner.core.columns.oneline`)."""
         assert column.pattern is not None
-        match = re.compile(column.pattern).fullmatch
-        return LineField(None, column.max_length, match=match, lines=one_line(column.pattern))
+        match, pattern = re.compile(column.pattern).fullmatch, column.pattern
+        return LineField(
+            None,
+            column.max_length,
+            match=match,
+            lines=one_line(pattern),
+            confine=lambda excluded: confined(pattern, excluded),
+        )
 
 
 class EnumType(ColumnType):

@@ -130,16 +130,18 @@ class LineRoute:
         required = {p for p, (column, _) in fields.items() if column.required}
         self._shapes = Shapes({p: f for p, (_, f) in fields.items()}, required, width, fmt)
         self._shape = self._shapes.plain
-        # A tab delimiter is in every line: the quick patterns cannot rule tabs out.
-        self._quick = fmt.delimiter not in _NOT_QUICK
+        self._quick = fmt.delimiter not in _NOT_QUICK  # tabs in every line: quick rules none out
         null = COPY_NULL if self._output == "copy" else None
         self._positions = list(positions)
-        self._columns = [_column(fields[p], null) for p in positions]
-        # Runs kept as they are: only the fields a column's own pattern checks are read.
+        folded = self._shapes.folded  # checked by the line's pattern itself
+        self._columns = [_column(fields[p], null, p in folded) for p in positions]
+        # Runs kept as they are: only fields a column's pattern checks are read (none: the
+        # strict patterns alone make a run's fields certain, with no split).
         self._raw = raw and self._output == "copy" and verbatim(fields, positions, width, fmt)
-        checked = [p for p in positions if fields[p][1].match is not None]
+        checked = [p for p in positions if fields[p][1].match is not None and p not in folded]
         self._read = checked if self._raw else self._positions
         self._checks = [fields[p][1].failures for p in checked]
+        self._bare = self._raw and not checked
 
     def read(self, reader: CsvReader, count: int) -> Chunk | None:
         """The next chunk of up to ``count`` lines, as the CSV path would read and convert it;
@@ -164,7 +166,7 @@ class LineRoute:
             return None
         if "\r" in text:
             return None
-        quick = self._quick and not any(c in text for c in _NOT_QUICK)
+        quick = self._quick and not self._bare and not any(c in text for c in _NOT_QUICK)
         taken = self._taken(text, line, count, quick)
         if taken is None and quick:  # a field held the quote or a line break: look closer
             taken = self._taken(text, line, count, False)
@@ -216,7 +218,7 @@ class LineRoute:
         """Take a run of lines of ``shape`` after ``line``: the run's last line (-1 if its
         fields cannot be split)."""
         count = run.count("\n")
-        fields = self._shapes.fields(run, shape, count, self._read)
+        fields = [] if self._bare else self._shapes.fields(run, shape, count, self._read)
         if fields is None:
             return -1
         if self._raw:
@@ -287,12 +289,12 @@ def _stored(stored: dict[str, str | None], every: bool, values: list[str]) -> li
     return list(map(get, values, values))
 
 
-def _column(taken: tuple[Column, LineField], null: str | None) -> _Column:
+def _column(taken: tuple[Column, LineField], null: str | None, folded: bool) -> _Column:
     column, line = taken
     stored: dict[str, str | None] | None = None
     if line.stored is not None:
         stored = dict(line.stored)
     if not column.required:
         stored = {**(stored or {}), "": null}
-    check = None if line.match is None else line.failures
+    check = None if line.match is None or folded else line.failures
     return _Column(stored, line.stored is not None, check)

@@ -52,7 +52,25 @@ class Shapes:
         self._delimiter, self._quote = fmt.delimiter, fmt.quote
         self._quotable = {p for p in range(width) if p not in fields or fields[p].plain is None}
         self._known: dict[tuple[int, ...], Shape] = {}
+        self.folded = self._folded()
         self.plain = self._shape(())
+
+    def _folded(self) -> dict[int, tuple[str, str]]:
+        """The fields whose column's own pattern is part of the line's, kept off what the
+        field cannot hold unquoted and quoted: the line's pattern checks their values. Only
+        with a delimiter and quote that are not word characters, so that ``\\b`` sees at
+        a field's ends what it sees at a lone value's."""
+        if re.fullmatch(r"\W\W", self._delimiter + self._quote) is None:
+            return {}
+        folded = {}
+        for position, field in self._fields.items():
+            if field.confine is None:
+                continue
+            bare = field.confine(self._delimiter + self._quote + LINE_SPECIALS)
+            quoted = field.confine(self._quote + LINE_SPECIALS)
+            if bare is not None and quoted is not None:
+                folded[position] = (bare, quoted)
+        return folded
 
     def _shape(self, quoted: tuple[int, ...]) -> Shape:
         if quoted not in self._known:
@@ -76,6 +94,13 @@ class Shapes:
         least = 0 if blank or field is None else 1
         quote, delimiter = re.escape(self._quote), re.escape(self._delimiter)
         refused = "\r\n" if field is None else re.escape(LINE_SPECIALS)
+        if position in self.folded:  # its length first, then the column's pattern
+            bare, inside = self.folded[position]
+            if quoted:
+                size = f"(?=[^{quote}{refused}]{{{least},{longest}}}{quote})"
+                return f"{quote}{size}(?:{inside}){quote}"
+            size = f"(?=[^{delimiter}{quote}{refused}]{{{least},{longest}}}(?:{delimiter}|\n))"
+            return f"{size}(?:{bare})"
         if quoted:
             inner = f"[^{quote}{refused}]" if strict else f"[^{quote}]"
             return f"{quote}{inner}{{{least},{longest}}}{quote}"

@@ -20,6 +20,7 @@ chunk, so each refused row is found and rejected on its own, as before.
 from __future__ import annotations
 
 import csv
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -71,6 +72,7 @@ class CsvCopy:
         nulls = tuple(c.name for c in job.columns if not c.required)
         return cls(table, job.source.delimiter, job.source.quote, nulls)
 
+    @functools.cached_property
     def statement(self) -> object:
         from psycopg import sql
 
@@ -101,7 +103,7 @@ class CsvCopy:
         assert raw is not None
         try:
             with conn.begin_nested(), raw.cursor() as cursor:
-                with cursor.copy(self.statement()) as copy:
+                with cursor.copy(self.statement) as copy:
                     copy.write(text)
         except Exception as exc:
             if refusal_reason(exc) is None:
