@@ -164,6 +164,29 @@ def test_import_database_refusals_are_rejected_alone(env: Env) -> None:
     assert rejects[0].record == "2,b,1"
 
 
+def test_rows_refused_amid_a_transaction_of_several_chunks_are_rejected_alone(env: Env) -> None:
+    """Into PostgreSQL a transaction's lines go to one COPY as they come: a row refused
+    amid it (the server stops reading there) is found again row by row, the others kept."""
+    with env.db.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE people (id BIGINT PRIMARY KEY, amount INTEGER CHECK (amount < 100))"
+        )
+    refused = {10, 15_000, 24_999}
+    path = env.data / "refused.csv"
+    body = "".join(f"{i},{500 if i in refused else 1}\n" for i in range(1, 25_001))
+    path.write_text("id,amount\n" + body)
+    columns = [{"name": "id", "type": "integer"}, {"name": "amount", "type": "integer"}]
+    cfg = env.config(job(path, columns=columns, target={"table": "people"}))
+    assert env.start(cfg, "imp") is Status.FINISHED
+    ids = [row[0] for row in env.rows("people", "id")]
+    assert ids == [i for i in range(1, 25_001) if i not in refused]
+    assert [(r.line, r.reason) for r in env.reject_rows()] == [
+        (i + 1, "constraint") for i in sorted(refused)
+    ]
+    run = env.last_run()
+    assert (run.records, run.rejects) == (25_000, 3)
+
+
 def test_import_stopped_then_resumed_imports_every_row_once(env: Env) -> None:
     path = env.data / "many.csv"
     lines = [f"{i},n{i}" if i % 7 else f"{i},{'x' * 20}" for i in range(1, 51)]

@@ -198,14 +198,7 @@ class ImportRun:
         written: list[int] = []
 
         def write(session: Session) -> None:
-            # The counts start from the last checkpoint's on every attempt: a checkpoint
-            # that lost its connection runs this again.
-            state.update({k: self.state[k] for k in ("records", "rows", "rejects")})
-            line = self.state["line"]  # where the first chunk starts
-            for batch, converted in self._group(group, chunked):
-                written.append(self._write(session, batch, converted, state, line))
-                line = state["line"] = batch.line
-                state["offset"] = batch.offset
+            written.extend(self._write_group(session, group, chunked, state))
 
         try:
             # The first chunk is read before the transaction begins: on SQLite a write
@@ -229,6 +222,26 @@ class ImportRun:
         self.state = state
         return bool(group[-1][0].eof)
 
+    def _write_group(
+        self, session: Session, group: list[Chunk], chunked: Iterator[Chunk], state: dict[str, Any]
+    ) -> list[int]:
+        """Write a transaction's chunks as they come, their lines kept as they are to one
+        COPY, then each chunk's other rows and rejects; the rows each chunk wrote."""
+        # The counts start from the last checkpoint's on every attempt: a checkpoint that
+        # lost its connection runs this again.
+        state.update({k: self.state[k] for k in ("records", "rows", "rejects")})
+        line = self.state["line"]  # where the first chunk starts
+        taken: list[tuple[Batch, Converted, int]] = []
+        with self.csv.stream(session) as stream:
+            for batch, converted in self._group(group, chunked):
+                if converted.raw_lines:
+                    stream.write(converted.raw)
+                taken.append((batch, converted, line))
+                line = state["line"] = batch.line
+                state["offset"] = batch.offset
+            kept = stream.close()
+        return [self._write(session, b, c, state, first, kept) for b, c, first in taken]
+
     def _write(
         self,
         session: Session,
@@ -236,10 +249,12 @@ class ImportRun:
         converted: Converted,
         state: dict[str, Any],
         line: int,
+        kept: bool,
     ) -> int:
-        """Write one chunk (its first line follows ``line``) and its rejects; its counts go
-        to ``state``."""
-        if converted.raw_lines and not self.csv.write(session, converted.raw):
+        """Write the rest of one chunk (its first line follows ``line``: its lines kept as
+        they are are written, unless the database refused them) and its rejects; its counts
+        go to ``state``."""
+        if converted.raw_lines and not kept:
             converted = expanded(converted, self.job, self.positions, state["width"])
         refused = self.writer.write(session, converted.rows)
         rejects = _rejects(batch, converted, refused, self.job.source, line)

@@ -19,10 +19,12 @@ chunk, so each refused row is found and rejected on its own, as before.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -95,21 +97,71 @@ class CsvCopy:
             sql.SQL(", ").join(options),
         )
 
-    def write(self, session: Session, text: str) -> bool:
-        """COPY ``text``, lines of CSV, in a savepoint; False (nothing of it kept) if the
-        database refused one of its rows."""
-        conn = session.connection()
-        raw = conn.connection.driver_connection
-        assert raw is not None
+    def stream(self, session: Session) -> CsvStream:
+        """A COPY of this job's lines in ``session``'s transaction (see :class:`CsvStream`)."""
+        return CsvStream(self, session)
+
+
+class CsvStream:
+    """One ``COPY`` of lines of CSV for a whole transaction, in a savepoint: begun at the
+    first write, ended by :meth:`close`. The server parses each chunk while the runner
+    takes the next one, instead of waiting for it chunk by chunk (a COPY a chunk left the
+    server idle while the runner took the next: a fifth of an import into PostgreSQL).
+    Nothing else may use the session while it is open; leaving its ``with`` block on an
+    error abandons it (the transaction is rolled back)."""
+
+    def __init__(self, copy: CsvCopy, session: Session) -> None:
+        self._copy, self._session = copy, session
+        self._stack = contextlib.ExitStack()
+        self._open: Any = None  # psycopg's Copy, once begun
+        self._savepoint: sa.NestedTransaction | None = None
+        self._failed: BaseException | None = None
+
+    def write(self, text: str) -> None:
+        """Send lines of CSV (nothing more once the database has refused the COPY)."""
+        if self._failed is not None:
+            return
         try:
-            with conn.begin_nested(), raw.cursor() as cursor:
-                with cursor.copy(self.statement) as copy:
-                    copy.write(text)
+            if self._open is None:
+                conn = self._session.connection()
+                self._savepoint = conn.begin_nested()
+                driver = conn.connection.driver_connection
+                assert driver is not None
+                cursor = self._stack.enter_context(driver.cursor())
+                self._open = self._stack.enter_context(cursor.copy(self._copy.statement))
+            self._open.write(text)
         except Exception as exc:
-            if refusal_reason(exc) is None:
-                raise
-            return False
-        return True
+            self._failed = exc
+            self._abandon(exc)
+
+    def close(self) -> bool:
+        """End the COPY; False (nothing of it kept) if the database refused one of its rows."""
+        if self._failed is None and self._open is not None:
+            try:
+                self._stack.close()  # the end of the COPY: the server's answer
+            except Exception as exc:
+                self._failed = exc
+        self._open = None
+        if self._failed is None:
+            if self._savepoint is not None:
+                self._savepoint.commit()
+            return True
+        if refusal_reason(self._failed) is None:
+            raise self._failed
+        assert self._savepoint is not None
+        self._savepoint.rollback()
+        return False
+
+    def _abandon(self, exc: BaseException) -> None:
+        with contextlib.suppress(Exception):  # the error that ended it is the one that counts
+            self._stack.__exit__(type(exc), exc, exc.__traceback__)
+
+    def __enter__(self) -> CsvStream:
+        return self
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        if exc is not None and self._open is not None and self._failed is None:
+            self._abandon(exc)
 
 
 def expanded(
