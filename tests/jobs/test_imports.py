@@ -230,7 +230,7 @@ def test_import_over_max_rejects_ends_with_errors_keeping_committed_rows(env: En
 
 def several_reads_per_transaction(monkeypatch: pytest.MonkeyPatch) -> None:
     """Jobs without chunk_rows commit 9 rows per transaction, read 3 at a time, whatever
-    the database (as PostgreSQL's 100,000 are read 10,000 at a time)."""
+    the database (as PostgreSQL's 200,000 are read 10,000 at a time)."""
     monkeypatch.setattr(strategy, "READ_ROWS", 3)
     monkeypatch.setattr(strategy, "TRANSACTION_ROWS", {})
     monkeypatch.setattr(strategy, "DEFAULT_TRANSACTION_ROWS", 9)
@@ -480,10 +480,10 @@ def test_strategy_is_chosen_by_database_and_size() -> None:
 
     big, small = PARALLEL_MIN_BYTES, PARALLEL_MIN_BYTES - 1
     assert choose("postgresql", big, upsert=False) == Strategy(
-        "copy", "process", "copy", "raw", 100_000, 10_000
+        "copy", "process", "copy", "raw", 200_000, 10_000
     )
     assert choose("postgresql", small, upsert=True) == Strategy(
-        "copy", "thread", "staged_copy", "lines", 100_000, 10_000
+        "copy", "thread", "staged_copy", "lines", 200_000, 10_000
     )
     for dialect, rows in (("sqlite", 10_000), ("mysql", 50_000), ("mariadb", 50_000)):
         assert choose(dialect, big, upsert=True) == Strategy(

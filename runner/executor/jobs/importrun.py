@@ -281,8 +281,8 @@ def _rejects(
     for refusal in refused:
         at = converted.lines[refusal.index]
         found.append(RejectRecord(at, texts[at], None, refusal.reason, refusal.message))
-    raws = record_bytes(batch, line, [r.line for r in found])
-    rejects = [replace(r, raw=raws[r.line]) for r in found]
+    raws = record_bytes(batch, line, [r.line for r in found if r.raw is None])
+    rejects = [r if r.raw is not None else replace(r, raw=raws[r.line]) for r in found]
     rejects += [_failure_reject(f) for f in batch.failures]
     rejects.sort(key=lambda r: r.line)
     return rejects

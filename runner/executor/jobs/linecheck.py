@@ -183,10 +183,10 @@ class LineRoute:
         return merged(rows, lines, taken.others.converted(self._converter))
 
     def _taken(self, text: str, line: int, count: int, quick: bool) -> _Taken | None:
-        """The runs of lines of the job's shapes after ``line``, and the other lines; None if
-        a line is not a record, a run's fields cannot be split, or there are too many runs
-        and other lines (more than a few of those would cost more than the CSV path)."""
-        taken = _Taken([[] for _ in self._read], [], OffLines(self._options, text, line), [])
+        """The runs of lines of the job's shapes after ``line``, and the other lines; None if a
+        line is no record, a run cannot be split, or too many runs and other lines cost more."""
+        others = OffLines(self._options, text, line, self._encoding)
+        taken = _Taken([[] for _ in self._read], [], others, [])
         pos, end, shape, runs = 0, len(text), self._shape, 0
         while pos < end:
             stop = _stop(shape, text, pos, quick)
@@ -232,9 +232,9 @@ class LineRoute:
         """The runs' lines as they are, but those a column's pattern refuses (other lines)."""
         lines, text = taken.lines, "".join(taken.runs)
         failed = refused(self._checks, taken.values)
+        if failed and not taken.others.add(lines[i] for i in failed):
+            return None
         if failed:
-            if not taken.others.add(lines[i] for i in failed):
-                return None
             texts = text.split("\n")  # the last one empty: the text ends with a line break
             for i in reversed(failed):
                 del texts[i]

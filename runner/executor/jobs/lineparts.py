@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 from bisect import bisect_left
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from runner.executor.jobs.fastrows import Row
@@ -16,11 +17,13 @@ from runner.executor.jobs.rows import Converted, RowConverter
 class OffLines:
     """The lines of a chunk off the line patterns, parsed on their own for the row converter."""
 
-    def __init__(self, options: dict[str, Any], text: str, line: int) -> None:
+    def __init__(self, options: dict[str, Any], text: str, line: int, encoding: str) -> None:
         self._options, self._text, self._line = options, text, line
+        self._encoding = encoding  # the file's, which gives each line's bytes back as read
         self._texts: list[str] | None = None
         self.records: list[list[str]] = []
         self.lines: list[int] = []
+        self.texts: list[str] = []
 
     def add(self, lines: Iterable[int]) -> bool:
         """Parse the ``lines``; False if one of them is not a record by itself."""
@@ -37,13 +40,19 @@ class OffLines:
             return False
         self.records.append(record)
         self.lines.append(number)
+        self.texts.append(text)
         return True
 
     def converted(self, converter: RowConverter) -> Converted:
         """Their rows and rejects, in line order."""
         order = sorted(range(len(self.lines)), key=self.lines.__getitem__)
         records, lines = [self.records[i] for i in order], [self.lines[i] for i in order]
-        return converter.convert(records, lines)
+        done = converter.convert(records, lines)
+        if done.rejects:  # each a whole line: its bytes as read, here rather than later
+            texts = dict(zip(self.lines, self.texts, strict=True))
+            raw = [f"{texts[r.line]}\n".encode(self._encoding) for r in done.rejects]
+            done.rejects = [replace(r, raw=b) for r, b in zip(done.rejects, raw, strict=True)]
+        return done
 
 
 def merged(rows: list[Row], lines: list[int], others: Converted) -> Converted:

@@ -46,12 +46,14 @@ An upsert keeps ``"lines"``: its rows go through a staging table in line order.
 rows, rejects, progress and checkpoint, and checks the run's claim and whether it was paused
 or canceled: about ten statements, a fixed cost that 10,000 rows of ``COPY`` barely outweigh.
 A job's ``chunk_rows`` is the size of its transactions and of its reads. Unset, a transaction
-into jobmon's own database holds 100,000 rows on PostgreSQL and 50,000 on MariaDB, read
-:data:`READ_ROWS` at a time (so memory stays what it is with 10,000; a tenth or less of an
-import's time goes to transactions then, and a pause or cancel still takes effect within a
-second), and 10,000 on SQLite, where a transaction holds the database's only write lock and
-other jobs' transitions wait. Into a named database a transaction holds 10,000 rows: its rows
-commit before the checkpoint, and a crash between the two replays one transaction.
+into jobmon's own database holds 200,000 rows on PostgreSQL (its lines go to one COPY as
+they come, see :mod:`runner.executor.jobs.rawcopy`: the server waits for the runner only
+between transactions) and 50,000 on MariaDB, read :data:`READ_ROWS` at a time (so memory
+stays what it is with 10,000; a tenth or less of an import's time goes to transactions then,
+and a pause or cancel still takes effect within a second), and 10,000 on SQLite, where a
+transaction holds the database's only write lock and other jobs' transitions wait. Into a
+named database a transaction holds 10,000 rows: its rows commit before the checkpoint, and a
+crash between the two replays one transaction.
 
 Whatever the strategy, each chunk first takes the fast path and falls back per chunk, since
 only the data can tell: a chunk the line route cannot take (it does not decode, holds a
@@ -79,7 +81,7 @@ Reading = Literal["raw", "lines", "records"]
 PARALLEL_MIN_BYTES = 8 * 2**20
 # When a job does not set ``chunk_rows``: rows per transaction by target dialect (multiples of
 # READ_ROWS), and rows read and converted at once.
-TRANSACTION_ROWS = {"postgresql": 100_000, "mariadb": 50_000, "mysql": 50_000}
+TRANSACTION_ROWS = {"postgresql": 200_000, "mariadb": 50_000, "mysql": 50_000}
 DEFAULT_TRANSACTION_ROWS = 10_000
 READ_ROWS = 10_000
 
