@@ -34,13 +34,17 @@ def test_child_sends_chunks_with_offsets_rows_and_rejects(tmp_path: Path) -> Non
     ]
 
 
-def test_child_sends_each_chunks_bytes_instead_of_its_records(tmp_path: Path) -> None:
+def test_child_sends_neither_records_nor_bytes_but_where_each_chunk_ends(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_bytes(b'1\n"2\n"\n\xff\n4\n5\n')
     with ProcessChunks(Plan(JOB, str(path), 0, 0, [0], 1, "copy", rows=2)) as chunks:
-        got = [(b.records, c.records, b.data) for b, c in chunks]
-    # A record that fails to decode takes no place among a chunk's records, but its bytes do.
-    assert got == [([], [], b'1\n"2\n"\n'), ([], [], b"\xff\n4\n5\n"), ([], [], b"")]
+        got = [
+            (b.records, c.records, b.data, b.offset, [f.data for f in b.failures])
+            for b, c in chunks
+        ]
+    # What the runner reads back if it must quote a record: the bytes up to each offset.
+    # A record that fails to decode is sent with its bytes.
+    assert got == [([], [], b"", 7, []), ([], [], b"", 13, [b"\xff\n"]), ([], [], b"", 13, [])]
 
 
 def test_child_that_cannot_read_fails_clearly(tmp_path: Path) -> None:

@@ -433,7 +433,7 @@ def test_import_in_child_process_stops_and_resumes(env: Env) -> None:
 
 
 @pytest.mark.usefixtures("in_child_process")
-def test_import_in_child_process_quotes_refused_rows_without_reading_the_file_again(
+def test_import_in_child_process_quotes_refused_rows_from_the_file_read_back(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from runner.executor.jobs import csvsource
@@ -469,8 +469,8 @@ def test_import_in_child_process_quotes_refused_rows_without_reading_the_file_ag
         (8, "encoding", "5,\\xff,1"),
         (10, "constraint", "2,again,1"),
     ]
-    # The runner opens the file once (the child reads it on its own); refused rows are
-    # quoted from the bytes the child sent with their chunk.
+    # The runner reads the file once (the child reads it on its own); refused rows are
+    # quoted from their chunk's bytes, read back from the file.
     assert [o for o in opened if not isinstance(o, io.BytesIO)] == [path]
     assert sum(isinstance(o, io.BytesIO) for o in opened) == 3
 

@@ -5,13 +5,14 @@ a child process while the runner writes the previous chunk: the two run on diffe
 instead of taking turns under one interpreter lock. The child is forked from the runner, so
 it starts at once with jobmon's modules loaded and the :class:`Plan` (where to start, the
 column layout) in hand; it sends each chunk as a pickle on a pipe: the batch's lines,
-offsets, failures and raw bytes, and the converted rows and rejects. The parsed source records
-stay behind (many small strings are costly to pickle); the raw bytes, one object, are what the
-runner parses again, in memory, to quote a row the database refuses. Rows of tuples travel as
-columns (:func:`packed`): a column whose values hold no line break and no NULL as one string,
-its values joined by line breaks, which costs both processes a fraction of pickling each value
-(unpickling rows took a third of the runner's time). It holds at most the chunk it is sending
-and the one it is reading, so memory stays flat.
+offsets and failures, the converted rows and rejects (a whole line's with its bytes). The
+parsed source records and the chunk's bytes stay behind (on two cores every copy counts): the
+runner reads a chunk's bytes again from the file, which is checked unchanged after each chunk,
+only to quote a row the database refused or a record rejected on the CSV path. Rows of
+tuples travel as columns (:func:`packed`): a column whose values hold no line break and no
+NULL as one string, its values joined by line breaks, which costs both processes a fraction of
+pickling each value (unpickling rows took a third of the runner's time). It holds at most the
+chunk it is sending and the one it is reading, so memory stays flat.
 
 The child only reads the file and writes to its pipe: it never runs the runner's own code
 (its other threads are not in the child, whose signal handlers are the defaults again), never
@@ -184,7 +185,10 @@ def _produce(plan: Plan, out: Any) -> None:
         )
         while True:
             batch, converted = produce()
-            batch.records, converted.records = [], []  # batch.data holds them, as one object
+            # Neither the parsed records nor the chunk's bytes: the runner reads a chunk's
+            # bytes again from the file if it needs them (to quote a record the database
+            # refused, or one rejected on the CSV path), rather than receive every chunk's.
+            batch.records, converted.records, batch.data = [], [], b""
             columns = packed(converted.rows) if plan.output == "tuple" else None
             if columns is not None:
                 converted.rows = []

@@ -159,6 +159,13 @@ class ImportRun:
         self.state["offset"], self.state["line"] = reader.offset, reader.line
         self.ctx.checkpoint(self.state)
 
+    def _read_back(self, begin: int, end: int) -> bytes:
+        """The file's bytes from ``begin`` to ``end``, as a chunk read them (the file is
+        checked unchanged after each chunk is read)."""
+        with self.source.open("rb") as file:
+            file.seek(begin)
+            return file.read(end - begin)
+
     def _check_unchanged(self) -> None:
         stat = self.source.stat()
         known = self.state["source"]
@@ -230,15 +237,14 @@ class ImportRun:
         # The counts start from the last checkpoint's on every attempt: a checkpoint that
         # lost its connection runs this again.
         state.update({k: self.state[k] for k in ("records", "rows", "rejects")})
-        line = self.state["line"]  # where the first chunk starts
-        taken: list[tuple[Batch, Converted, int]] = []
+        start = self.state["line"], self.state["offset"]  # where the first chunk starts
+        taken: list[tuple[Batch, Converted, tuple[int, int]]] = []
         with self.csv.stream(session) as stream:
             for batch, converted in self._group(group, chunked):
                 if converted.raw_lines:
                     stream.write(converted.raw)
-                taken.append((batch, converted, line))
-                line = state["line"] = batch.line
-                state["offset"] = batch.offset
+                taken.append((batch, converted, start))
+                start = state["line"], state["offset"] = batch.line, batch.offset
             kept = stream.close()
         return [self._write(session, b, c, state, first, kept) for b, c, first in taken]
 
@@ -248,16 +254,18 @@ class ImportRun:
         batch: Batch,
         converted: Converted,
         state: dict[str, Any],
-        line: int,
+        start: tuple[int, int],
         kept: bool,
     ) -> int:
-        """Write the rest of one chunk (its first line follows ``line``: its lines kept as
-        they are are written, unless the database refused them) and its rejects; its counts
-        go to ``state``."""
+        """Write the rest of one chunk (it starts after line and at offset ``start``; its
+        lines kept as they are are written, unless the database refused them) and its rejects;
+        its counts go to ``state``."""
         if converted.raw_lines and not kept:
             converted = expanded(converted, self.job, self.positions, state["width"])
         refused = self.writer.write(session, converted.rows)
-        rejects = _rejects(batch, converted, refused, self.job.source, line)
+        if not batch.data and (refused or any(r.raw is None for r in converted.rejects)):
+            batch.data = self._read_back(start[1], batch.offset)
+        rejects = _rejects(batch, converted, refused, self.job.source, start[0])
         for r in rejects:
             self.ctx.reject(r.line, r.record, r.field, r.reason, r.message, raw=r.raw)
         rows = len(converted.rows) + len(converted.raw_lines)
