@@ -128,16 +128,16 @@ class LineRoute:
         name = codec_name(fmt.encoding)
         self._encoding = "utf-8" if name in _UTF8 else name
         required = {p for p, (column, _) in fields.items() if column.required}
-        self._shapes = Shapes({p: f for p, (_, f) in fields.items()}, required, width, fmt)
+        # Runs kept as they are (see rawcopy): no quoted empty field, no split but for checks.
+        self._raw = raw and self._output == "copy" and verbatim(fields, positions, width, fmt)
+        fields_only = {p: f for p, (_, f) in fields.items()}
+        self._shapes = Shapes(fields_only, required, width, fmt, quoted_empty=not self._raw)
         self._shape = self._shapes.plain
         self._quick = fmt.delimiter not in _NOT_QUICK  # tabs in every line: quick rules none out
         null = COPY_NULL if self._output == "copy" else None
         self._positions = list(positions)
         folded = self._shapes.folded  # checked by the line's pattern itself
         self._columns = [_column(fields[p], null, p in folded) for p in positions]
-        # Runs kept as they are: only fields a column's pattern checks are read (none: the
-        # strict patterns alone make a run's fields certain, with no split).
-        self._raw = raw and self._output == "copy" and verbatim(fields, positions, width, fmt)
         checked = [p for p in positions if fields[p][1].match is not None and p not in folded]
         self._read = checked if self._raw else self._positions
         self._checks = [fields[p][1].failures for p in checked]

@@ -46,9 +46,16 @@ class Shapes:
     ``required`` ones never empty."""
 
     def __init__(
-        self, fields: dict[int, LineField], required: set[int], width: int, fmt: CsvFormat
+        self,
+        fields: dict[int, LineField],
+        required: set[int],
+        width: int,
+        fmt: CsvFormat,
+        *,
+        quoted_empty: bool = True,
     ) -> None:
         self._fields, self._required, self._width = fields, required, width
+        self._quoted_empty = quoted_empty  # whether a quoted field may be empty
         self._delimiter, self._quote = fmt.delimiter, fmt.quote
         self._quotable = {p for p in range(width) if p not in fields or fields[p].plain is None}
         self._known: dict[tuple[int, ...], Shape] = {}
@@ -91,7 +98,7 @@ class Shapes:
         longest = csv.field_size_limit() - 1  # longer fields are the csv module's to refuse
         if field is not None and field.longest is not None:
             longest = min(longest, field.longest)
-        least = 0 if blank or field is None else 1
+        least = 0 if (blank and (self._quoted_empty or not quoted)) or field is None else 1
         quote, delimiter = re.escape(self._quote), re.escape(self._delimiter)
         refused = "\r\n" if field is None else re.escape(LINE_SPECIALS)
         if position in self.folded:  # its length first, then the column's pattern

@@ -5,12 +5,13 @@ route (:mod:`runner.executor.jobs.linecheck`) does not assemble the rows of its 
 plainly valid lines: it keeps their text (only the fields a column's own pattern checks are
 split out), and the server parses them, while the chunk's other rows go as rows of COPY text.
 Such a run holds no backslash, tab, carriage return or NUL, quotes only whole text fields with
-no quote inside, and has an empty field only where the column is not required; every value
-in it is one PostgreSQL reads, as it is, as the value the row converter stores
+no quote inside, and has an empty field only where the column is not required, and never
+quoted (the server would read ``""`` as an empty text, where the converter stores NULL);
+every value in it is one PostgreSQL reads, as it is, as the value the row converter stores
 (:attr:`~runner.core.columns.base.LineField.verbatim`). So the CSV reader of the server gives
-each field the value the converter's row would, and ``FORCE_NULL`` makes a quoted empty field
-NULL as the converter does. The client's work for such a line is a regular expression's
-match; parsing it is the server's, on its own core.
+each field the value the converter's row would (an unquoted empty field is NULL). The
+client's work for such a line is a regular expression's match; parsing it is the server's,
+on its own core.
 
 If the database refuses the COPY (a constraint, a value out of the column's range), nothing of
 it is kept: the chunk's lines are turned into rows (:func:`expanded`) and written as any other
@@ -67,12 +68,10 @@ class CsvCopy:
     table: sa.Table
     delimiter: str
     quote: str
-    nulls: tuple[str, ...]  # the columns whose empty fields are NULL
 
     @classmethod
     def of(cls, job: ImportJob, table: sa.Table) -> CsvCopy:
-        nulls = tuple(c.name for c in job.columns if not c.required)
-        return cls(table, job.source.delimiter, job.source.quote, nulls)
+        return cls(table, job.source.delimiter, job.source.quote)
 
     @functools.cached_property
     def statement(self) -> object:
@@ -88,9 +87,6 @@ class CsvCopy:
             sql.SQL("DELIMITER {}").format(sql.Literal(self.delimiter)),
             sql.SQL("QUOTE {}").format(sql.Literal(self.quote)),
         ]
-        if self.nulls:
-            nulls = sql.SQL(", ").join(map(sql.Identifier, self.nulls))
-            options.append(sql.SQL("FORCE_NULL ({})").format(nulls))
         return sql.SQL("COPY {} ({}) FROM STDIN ({})").format(
             name,
             sql.SQL(", ").join(sql.Identifier(c.name) for c in self.table.columns),
