@@ -10,20 +10,19 @@ from hypothesis import strategies as st
 from runner.core.columns.base import line_failures
 from runner.core.columns.oneline import confined, one_line
 
+ONE_LINE = [
+    r"[^@\s]+@[^@\s]+\.[a-z]+",
+    r".*",
+    r"\w+\d*",
+    r"\S+",
+    r"[^\n]+",
+    r"[^\W]",
+    "a|b{2,3}",
+    r"\bfoo$",
+]
 
-@pytest.mark.parametrize(
-    "pattern",
-    [
-        r"[^@\s]+@[^@\s]+\.[a-z]+",
-        r".*",
-        r"\w+\d*",
-        r"\S+",
-        r"[^\n]+",
-        r"[^\W]",
-        "a|b{2,3}",
-        r"\bfoo$",
-    ],
-)
+
+@pytest.mark.parametrize("pattern", ONE_LINE)
 def test_patterns_that_stay_on_one_line_are_checked_many_at_once(pattern: str) -> None:
     assert one_line(pattern) is not None
 
@@ -61,14 +60,7 @@ def test_many_at_once_finds_what_one_by_one_finds() -> None:
 
 
 CONFINED = [
-    r"[^@\s]+@[^@\s]+\.[a-z]+",
-    r".*",
-    r"\w+\d*",
-    r"\S+",
-    r"[^\n]+",
-    r"[^\W]",
-    r"a|b{2,3}",
-    r"\bfoo$",
+    *ONE_LINE,
     r"(?i)ab[c-e]",
     r"(?i:x)y",
     r"a*?b",
