@@ -17,9 +17,11 @@ from sqlalchemy import (
     select,
     true,
     type_coerce,
+    union,
 )
 from sqlalchemy.types import NullType
 
+from runner.core.storage import stamps
 from runner.core.storage.models import Job, Run, job_totals
 
 Row = tuple[Any, ...]
@@ -130,12 +132,18 @@ BATCH = 500  # job ids per statement when reading changed jobs
 class Queries:
     """The statements of a scrape reading ``columns``: every defined job's id and marks; the
     marks and rows of all of them (``everything``); of the jobs whose ids are bound to
-    ``ids`` (``some``). Rows of ``everything`` and ``some`` are the marks, then the row."""
+    ``ids`` (``some``). Rows of ``everything`` and ``some`` are the marks, then the row.
+
+    Where the backend can tell the rows written since a snapshot (PostgreSQL, see
+    :mod:`runner.core.storage.stamps`), ``since`` gives the ids of the jobs with a row read
+    written at or after the bound ``since`` watermark, with the statement's own watermark:
+    rows ``(watermark, job id)``, one row with no id when none was."""
 
     marks: Select[Any]
     everything: Select[Any]
     some: Select[Any]
     width: int  # how many marks a job has, its id first
+    since: Select[Any] | None = None
 
 
 def queries(dialect: str, columns: Layout = FULL) -> Queries:
@@ -170,4 +178,19 @@ def queries(dialect: str, columns: Layout = FULL) -> Queries:
         everything=everything,
         some=everything.where(Job.id.in_(bindparam("ids", expanding=True))),
         width=len(marks),
+        since=_since(columns) if stamps.since_snapshots(dialect) else None,
     )
+
+
+def _since(columns: Layout) -> Select[Any]:
+    """The ids of the jobs with a row written at or after the watermark ``since`` (a run of
+    the job's, latest or not), each with the statement's own watermark: index ranges only."""
+    since: Any = bindparam("since", type_=BigInteger)
+    written = [select(Job.id.label("id")).where(Job.revision >= since)]
+    if _TOTAL_COLUMNS.intersection(columns.names):
+        written.append(select(job_totals.c.job_id).where(job_totals.c.revision >= since))
+    if _RUN_COLUMNS.intersection(columns.names):
+        written.append(select(Run.job_id).where(Run.revision >= since))
+    ids = union(*written).subquery("written")
+    mark = select(stamps.watermark().label("watermark")).subquery("snapshot")
+    return select(mark.c.watermark, ids.c.id).select_from(mark.outerjoin(ids, true()))

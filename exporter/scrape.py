@@ -63,6 +63,7 @@ class Scraper:
         self.errors = 0
         self.last_read = 0.0  # Unix time of the last successful read
         self._marks: dict[int, Marks] = {}  # of the jobs the renderer has, as last read
+        self._since: int | None = None  # the last read's watermark, where the backend has one
         self._lock = threading.Lock()  # the renderer and the figures above
         self._reading = threading.Lock()  # held by the read under way
         self._up: bool | None = None
@@ -112,7 +113,7 @@ class Scraper:
             # first read renders every job as it reads them: it may take longer than one
             # scrape waits, and the scrapes after it are served from what it rendered.
             limit = budget * 0.9 if self._marks else max(budget * 0.9, FIRST_READ_SECONDS)
-            self.reader.use_changes(limit, self._marks, self._apply)
+            self.reader.use_changes(limit, self._marks, self._apply, self._since)
             result.append("")
         except DatabaseUnavailable as exc:
             result.append(str(exc))
@@ -129,7 +130,7 @@ class Scraper:
                 # Start again from a full read rather than serve a cache half up to date.
                 self.renderer, self._marks = Renderer(self.renderer.plan), {}
                 raise
-            self._marks = changes.marks
+            self._marks, self._since = changes.marks, changes.watermark
             self.last_read = time.time()
         if changes.complete:
             release_memory()

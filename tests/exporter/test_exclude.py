@@ -59,14 +59,16 @@ def statements(db: Database) -> Iterator[list[str]]:
 
 
 def scrape(db_url: str, config: MetricsConfig, fmt: Format = Format.TEXT) -> tuple[str, list[str]]:
-    """One scrape with ``config``, and the SELECT statements it sent."""
+    """One scrape with ``config``, and the SELECT statements of job rows it sent (not the
+    snapshot's watermark, read first on PostgreSQL)."""
     scraper = Scraper(Database(db_url), "1.0", config)
     try:
         with statements(scraper.db) as sent:
             text = plain_pieces(scraper.scrape(5.0, fmt).pieces).decode()
     finally:
         scraper.close()
-    return text, [s for s in sent if s.lstrip().upper().startswith("SELECT")]
+    selects = [s for s in sent if s.lstrip().upper().startswith("SELECT")]
+    return text, [s for s in selects if re.search(r"\bjobs\b", s)]
 
 
 CONFIGS = {

@@ -20,7 +20,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    literal_column,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -28,6 +27,7 @@ from sqlalchemy.types import TypeDecorator
 
 from runner.core.metrics import DURATION_BUCKETS
 from runner.core.states import CAUSE_LENGTH, Level, RejectReason, Status
+from runner.core.storage import stamps
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -66,11 +66,15 @@ def status_column() -> Any:
 
 
 def revision_column(table: str) -> Any:
-    """A number every UPDATE of the row through SQLAlchemy adds one to, so a reader can tell
-    the rows that changed since it last looked without reading them (the exporter's scrape)."""
-    bump: Any = literal_column(f"{table}.revision") + 1
+    """A number every write of the row through SQLAlchemy moves, so a reader can find the
+    rows that changed since it last looked (see :mod:`runner.core.storage.stamps`)."""
     return Column(
-        "revision", BigInteger, nullable=False, default=0, server_default="0", onupdate=bump
+        "revision",
+        BigInteger,
+        nullable=False,
+        default=stamps.inserted(),
+        server_default="0",
+        onupdate=stamps.written(table),
     )
 
 
@@ -85,6 +89,7 @@ class Job(Base):
     """A job defined in the config, with the status of its latest run."""
 
     __tablename__ = "jobs"
+    __table_args__ = (stamps.revision_index("jobs"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -110,6 +115,7 @@ class Run(Base):
         Index("ix_runs_status", "status"),
         Index("ix_runs_job_id_id", "job_id", "id"),
         Index("uq_runs_job_id_number", "job_id", "number", unique=True),
+        stamps.revision_index("runs"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -230,4 +236,5 @@ job_totals = Table(
     Column("last_success_at", UTCDateTime()),
     Column("last_failure_at", UTCDateTime()),
     revision_column("job_totals"),
+    stamps.revision_index("job_totals"),
 )
