@@ -1,7 +1,8 @@
 """Retention: prune old finished runs with their journal, transitions and rejects.
 
 The per-job totals are never touched, so counters do not go down; a job's latest run is kept
-whatever its age, so its status stays known.
+whatever its age, so its status stays known. On SQLite the run holding the highest revision
+is kept too, until a later write (see :mod:`runner.core.storage.stamps`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 
 from runner.core.states import FINAL
+from runner.core.storage import stamps
 from runner.core.storage.db import Database
 from runner.core.storage.models import Job, JournalEntry, Reject, Run, Transition
 
@@ -31,6 +33,7 @@ def prune(db: Database, days: float, now: datetime) -> int:
                         Run.status.in_([s.value for s in FINAL]),
                         Run.ended_at < cutoff,
                         Run.id.not_in(latest),
+                        stamps.prunable(db.dialect, Run.revision),
                     )
                     .order_by(Run.id)
                     .limit(BATCH)

@@ -68,7 +68,7 @@ def scrape(db_url: str, config: MetricsConfig, fmt: Format = Format.TEXT) -> tup
     finally:
         scraper.close()
     selects = [s for s in sent if s.lstrip().upper().startswith("SELECT")]
-    return text, [s for s in selects if re.search(r"\bjobs\b", s)]
+    return text, [s for s in selects if "jobs.id" in s]
 
 
 CONFIGS = {

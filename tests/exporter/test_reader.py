@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import sqlite3
 import threading
 import time
@@ -82,7 +81,7 @@ def test_scrape_reads_the_database_with_one_select(scraper: Scraper) -> None:
 
     def record(*args: Any) -> None:
         statement = str(args[2])
-        if statement.lstrip().upper().startswith("SELECT") and re.search(r"\bjobs\b", statement):
+        if statement.lstrip().upper().startswith("SELECT") and "jobs.id" in statement:
             statements.append(statement)
 
     event.listen(scraper.db.engine, "before_cursor_execute", record)
@@ -90,7 +89,7 @@ def test_scrape_reads_the_database_with_one_select(scraper: Scraper) -> None:
     assert len(statements) == 1  # every job's row, on the first scrape
     scrape_text(scraper)
     assert len(statements) == 2  # then, when nothing changed, no job's row
-    if scraper.db.dialect == "postgresql":  # the ids of the jobs written since, by revision
+    if scraper.db.dialect != "mariadb":  # the ids of the jobs written since, by revision
         assert "revision >=" in statements[1]
     else:  # every job's marks
         assert "revision" in statements[1] and "heartbeat_at" not in statements[1]

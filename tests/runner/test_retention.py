@@ -84,3 +84,31 @@ def test_prune_after_a_job_left_the_config_keeps_its_latest_run(db: Database) ->
 
     assert retention.prune(db, 1, FAR_FUTURE) == 1
     assert _run_ids(db) == {last}
+
+
+def test_prune_never_lowers_the_highest_revision(db: Database) -> None:
+    """A scrape's watermark on SQLite is the highest revision plus one: pruning the run that
+    holds it would let the next write take a revision below a watermark already handed out.
+    So that run is kept until a later write (elsewhere nothing needs it kept)."""
+    from sqlalchemy import func, update
+
+    job_id = add_jobs(db, "job")["job"]
+    old = run_in(db, job_id, Status.FINISHED)
+    run_in(db, job_id, Status.CANCELED)  # the latest
+    with db.write() as session:  # the old run is written last: it holds the highest revision
+        session.execute(update(Run).where(Run.id == old).values(records=7))
+
+    def highest() -> int:
+        with db.read() as session:
+            tables = (Job.revision, Run.revision)
+            return max(session.scalar(select(func.max(c))) or 0 for c in tables)
+
+    before = highest()
+    pruned = retention.prune(db, 30, FAR_FUTURE)
+    if db.dialect == "sqlite":
+        assert (pruned, highest()) == (0, before)
+        add_jobs(db, "other")  # a later write
+        assert retention.prune(db, 30, FAR_FUTURE) == 1
+        assert highest() > before
+    else:
+        assert pruned == 1

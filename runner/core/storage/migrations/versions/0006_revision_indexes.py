@@ -1,9 +1,10 @@
-"""Revisions written as transaction ids, and indexed, on PostgreSQL.
+"""Revisions indexed on PostgreSQL and SQLite, where a scrape reads the rows written since.
 
-A scrape on PostgreSQL asks for the rows written since its last snapshot by an index range
-on ``revision`` (see :mod:`runner.core.storage.stamps`), instead of comparing every job's
-numbers. Revisions written before the upgrade are counts: one above a scrape's watermark
-only has its job read again at each scrape until the row's next write.
+A scrape there asks for the rows written since its last read by an index range on
+``revision`` (see :mod:`runner.core.storage.stamps`: on PostgreSQL a revision is now the
+writing transaction's id, on SQLite one more than the highest), instead of comparing every
+job's numbers. Revisions written before the upgrade are counts: on PostgreSQL one above a
+scrape's watermark only has its job read again at each scrape until the row's next write.
 
 Revision ID: 0006
 Revises: 0005
@@ -22,8 +23,8 @@ TABLES = ("jobs", "job_totals", "runs")
 
 
 def _indexed() -> bool:
-    """Only PostgreSQL reads rows by revision (elsewhere an index would only cost writes)."""
-    return op.get_bind().dialect.name == "postgresql"
+    """Only these read rows by revision (elsewhere an index would only cost writes)."""
+    return op.get_bind().dialect.name in ("postgresql", "sqlite")
 
 
 def upgrade() -> None:
