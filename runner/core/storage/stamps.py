@@ -108,8 +108,8 @@ def since_snapshots(dialect: str) -> bool:
 def revision_index(table: str) -> Index:
     """The index a reader finds ``table``'s rows written since a read by; only where it can
     (elsewhere it would cost every write and serve no read)."""
-    # Several dialects are taken (SQLAlchemy's DDLIf checks a tuple), though typed as one.
-    return Index(f"ix_{table}_revision", "revision").ddl_if(dialect=_INDEXED)  # type: ignore[arg-type]
+    index = Index(f"ix_{table}_revision", "revision")
+    return index.ddl_if(dialect=_INDEXED)  # type: ignore[arg-type]  # DDLIf takes a tuple too
 
 
 def watermark() -> Any:
