@@ -24,7 +24,7 @@ from exporter.console.http import Request
 from exporter.deflate import gzip_pieces, plain_pieces
 from exporter.health import Readiness, Verdict
 from exporter.negotiate import accepts_gzip, negotiate
-from exporter.scrape import Scraper
+from exporter.scrape import Scraper, trim_heap
 from exporter.tls import peer_sans
 from exporter.webconfig import WebSettings
 
@@ -221,6 +221,8 @@ class Handler(BaseHTTPRequestHandler):
         if gzipped:
             headers["Content-Encoding"] = "gzip"
         self._send(200, content, headers, body=send_body)
+        del content, exposition, pieces
+        trim_heap()  # once the answer is sent: the next scrape does not wait for it
 
     def _send(
         self,

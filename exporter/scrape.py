@@ -146,6 +146,14 @@ class Scraper:
         self._up = up
 
 
+def trim_heap() -> None:
+    """Give the C heap's free pages back to the system (glibc; elsewhere nothing): a scrape
+    leaves some behind, from its body and the read's rows."""
+    trim = getattr(_LIBC, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
 def release_memory() -> None:
     """Give the memory of a read of every job back to the system: collected, then trimmed
     from the C heap (glibc; elsewhere the collection alone).
@@ -156,7 +164,5 @@ def release_memory() -> None:
     and showed in the slowest scrapes. Frozen objects are still freed when unreferenced.
     """
     gc.collect()
-    trim = getattr(_LIBC, "malloc_trim", None)
-    if trim is not None:
-        trim(0)
+    trim_heap()
     gc.freeze()
