@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from runner.core import totals
+from runner.core import locks, totals
 from runner.core.config import JobBase
 from runner.core.storage.db import Database
 from runner.core.storage.models import Job
@@ -18,17 +19,18 @@ from runner.core.storage.models import Job
 def sync_jobs(db: Database, jobs: Sequence[JobBase]) -> dict[str, int]:
     """Create or update a row per configured job; jobs no longer configured are marked so.
 
-    Safe when several processes start at once: a lost insert race is retried as an update.
-    Returns the job ids by name.
+    Safe when several processes start at once (every command syncs when it starts): a lost
+    insert race is tried again as an update, and a deadlock between two inserts of the same
+    new job (InnoDB's duplicate-key locks) as a whole (:func:`locks.retrying`). Returns the
+    job ids by name.
     """
+    work = partial(_sync, jobs=jobs)
     for _ in range(3):
         try:
-            with db.write() as session:
-                return _sync(session, jobs)
+            return locks.retrying(db, work)
         except IntegrityError:
             continue
-    with db.write() as session:
-        return _sync(session, jobs)
+    return locks.retrying(db, work)
 
 
 def _sync(session: Session, jobs: Sequence[JobBase]) -> dict[str, int]:
