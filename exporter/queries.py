@@ -134,7 +134,7 @@ class Queries:
     marks and rows of all of them (``everything``); of the jobs whose ids are bound to
     ``ids`` (``some``). Rows of ``everything`` and ``some`` are the marks, then the row.
 
-    Where the backend can tell the rows written since a snapshot (PostgreSQL, see
+    Where the backend can tell the rows written since a read (PostgreSQL and SQLite, see
     :mod:`runner.core.storage.stamps`), ``since`` gives the ids of the jobs with a row read
     written at or after the bound ``since`` watermark, with the statement's own watermark:
     rows ``(watermark, job id)``, one row with no id when none was."""

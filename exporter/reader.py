@@ -5,10 +5,11 @@ Every write of a job, its ``job_totals`` row or one of its runs moves the row's
 transaction, only the jobs with a row written since the last scrape (all of them on the
 first scrape), and finds them in one of two ways:
 
-- on PostgreSQL, a revision is the id of the transaction that wrote the row: the ids of the
-  jobs written since the last scrape's snapshot come from index ranges on ``revision``
-  (``since``), whatever the number of jobs, with the watermark the next scrape starts from;
-- elsewhere, the scrape reads each defined job's *marks*, its id, those revisions and its
+- on PostgreSQL and SQLite, the ids of the jobs with a row written since the last scrape's
+  watermark come from index ranges on ``revision`` (``since``), whatever the number of
+  jobs, with the watermark the next scrape starts from;
+- on MariaDB, or when most jobs come back that way (a long transaction holds PostgreSQL's
+  xmin back), the scrape reads each defined job's *marks*, its id, those revisions and its
   latest run's id, a few integers per job, and compares them with the last scrape's.
 
 A job that changes while a scrape reads is read again at the next one. The queries join

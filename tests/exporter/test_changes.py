@@ -2,8 +2,8 @@
 
 Each writer of the runner (transitions, totals, heartbeats, rejects, the catalog, next fire
 times) goes through SQLAlchemy, whose UPDATEs move the row's revision: the next scrape reads
-that job's row again, and only that one, found by revision since the last scrape's snapshot
-on PostgreSQL and by comparing every job's marks elsewhere. Statements are counted with
+that job's row again, and only that one, found by revision since the last scrape's watermark
+on PostgreSQL and SQLite and by comparing every job's marks on MariaDB. Statements are counted with
 SQLAlchemy's events, on SQLite, PostgreSQL and MariaDB.
 """
 
