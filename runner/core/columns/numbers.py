@@ -52,7 +52,8 @@ else:
     o{i} = v.strip()
 """
 _FLOAT_LINES = re.compile(r"(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)\n)*")
-_FLOAT_FIELD = r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)"
+# The same as -?(?:[0-9]+\.?[0-9]*|\.[0-9]+), without trying two branches on each value.
+_FLOAT_FIELD = r"-?(?=\.?[0-9])[0-9]*\.?[0-9]*"
 
 
 def _number_field(pattern: str, delimiter: str, quote: str) -> LineField | None:

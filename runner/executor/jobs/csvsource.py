@@ -7,8 +7,7 @@ does not decode, a record the ``csv`` module refuses (an unclosed quote, a field
 bytes as read (and as text), and reading goes on at the next line.
 
 Most batches take the fast path: whole lines read in large pieces, decoded at once and parsed
-by the ``csv`` module in C; a batch with a bad or multi-line record, or a line over the limit
-below, is read again record by record.
+in C; a batch with a bad or multi-line record, or a line over the limit below, is read again.
 
 A line longer than ``max_record_bytes`` (an import source's setting, 1 MiB by default) is never
 held in memory: it is read in small pieces and skipped, and becomes a ``parse`` :class:`Failure`
@@ -224,9 +223,8 @@ class CsvReader:
 
     def _whole_lines(self, count: int, start: int) -> tuple[bytes, list[bytes]] | None:
         """Up to ``count`` whole lines from ``start`` (the file then just after them), as a block
-        and each without its break, read in large pieces (about ``count`` lines and one line's
-        limit ahead at most); None (the file back at ``start``) if one of them is longer than
-        ``max_record_bytes``, or the file ends without a line break after fewer."""
+        and each without its break, read in large pieces; None (the file back at ``start``) if
+        one is longer than ``max_record_bytes``, or the file ends without a break after fewer."""
         pieces: list[bytes] = []
         found = tail = 0
         while found < count:
@@ -242,7 +240,9 @@ class CsvReader:
         data = b"".join(pieces)
         raw = data.split(b"\n", count)
         rest = raw.pop()  # what follows the last line break taken
-        if (rest and len(raw) < count) or max(map(len, raw), default=0) > self.max_record_bytes:
+        limit = self.max_record_bytes  # no line is longer when the whole data is not
+        over = len(data) > limit and max(map(len, raw), default=0) > limit
+        if (rest and len(raw) < count) or over:
             self._file.seek(start)
             return None
         block = data[: len(data) - len(rest)]

@@ -101,17 +101,20 @@ class Shapes:
         least = 0 if (blank and (self._quoted_empty or not quoted)) or field is None else 1
         quote, delimiter = re.escape(self._quote), re.escape(self._delimiter)
         refused = "\r\n" if field is None else re.escape(LINE_SPECIALS)
+        last = position == self._width - 1  # up to the line break, never past it
         if position in self.folded:  # its length first, then the column's pattern
+            # The pattern holds neither the quote, the delimiter nor a line break, so the
+            # field ends where the first of them that may follow it is: its length is the
+            # distance to that one character, found as fast as a search for it.
             bare, inside = self.folded[position]
             if quoted:
-                size = f"(?=[^{quote}{refused}]{{{least},{longest}}}{quote})"
+                size = f"(?=[^{quote}]{{{least},{longest}}}{quote})"
                 return f"{quote}{size}(?:{inside}){quote}"
-            size = f"(?=[^{delimiter}{quote}{refused}]{{{least},{longest}}}(?:{delimiter}|\n))"
-            return f"{size}(?:{bare})"
+            end = "\n" if last else delimiter
+            return f"(?=[^{end}]{{{least},{longest}}}{end})(?:{bare})"
         if quoted:
             inner = f"[^{quote}{refused}]" if strict else f"[^{quote}]"
             return f"{quote}{inner}{{{least},{longest}}}{quote}"
-        last = position == self._width - 1  # up to the line break, never past it
         inner = f"[^{delimiter}{quote}{refused}]" if strict or last else f"[^{delimiter}]"
         return f"{inner}{{{least},{longest}}}"
 
