@@ -6,6 +6,7 @@ import json
 import queue
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,11 +38,22 @@ def tick(ctx):
 """
 
 
+# Starts a command with Ctrl-C as a terminal gives it: a shell that runs the tests as a
+# background job (`make test &`) starts them with SIGINT ignored, and every process they start
+# inherits that, so Python would leave it ignored instead of raising KeyboardInterrupt.
+AS_TYPED = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])",
+]
+
+
 class Follower:
     """``jobmon journal JOB --follow`` in a subprocess, its output read line by line."""
 
     def __init__(self, config: Path, *args: str) -> None:
-        command = [JOBMON, "--config", str(config), "journal", *args, "--follow"]
+        command = [*AS_TYPED, JOBMON, "--config", str(config), "journal", *args, "--follow"]
         self.popen = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                       text=True)  # fmt: skip
         self.lines: queue.Queue[str | None] = queue.Queue()
