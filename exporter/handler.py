@@ -74,6 +74,9 @@ class Listener(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's backlog of 5 overflows when a dashboard, Prometheus and a few operators
+    # connect at once: the kernel then answers with SYN cookies and resets connections.
+    request_queue_size = socket.SOMAXCONN
 
     def __init__(self, address: tuple[str, int], site: Site) -> None:
         family = socket.getaddrinfo(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import gzip
 import http.client
+import socket
 import ssl
+import struct
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -95,6 +97,29 @@ def test_probes_and_unknown_paths(
     jobmon_config: Config, start_exporter: Start, path: str, status: int
 ) -> None:
     assert fetch(start_exporter(jobmon_config), path)[0] == status
+
+
+def test_many_clients_at_once_wait_their_turn(jobmon_config: Config, start_exporter: Start) -> None:
+    """The listening socket queues as many connections as the system allows: with
+    socketserver's queue of 5, a burst of clients on a busy machine overflowed it and Linux
+    reset some of them (SYN cookies). Then a burst of 64 clients is answered in full."""
+    server = start_exporter(jobmon_config)
+    listening = server._listener.socket  # the real socket the kernel queues connections on
+    info = listening.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    # Linux gives a listening socket's queue limit as tcp_info's tcpi_sacked (bytes 28-31).
+    (queue_limit,) = struct.unpack_from("I", info, 28)
+    with open("/proc/sys/net/core/somaxconn") as limit:
+        assert queue_limit == min(socket.SOMAXCONN, int(limit.read()))
+    statuses: list[int] = []
+    clients = [
+        threading.Thread(target=lambda: statuses.append(fetch(server, "/-/healthy")[0]))
+        for _ in range(64)
+    ]
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join(30)
+    assert statuses == [200] * 64
 
 
 def test_post_is_not_allowed_and_head_has_no_body(
