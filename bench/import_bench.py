@@ -185,7 +185,8 @@ def bench_database(
             jobmon.seconds.append(seconds)
             longest, idle = max(longest, during), max(idle, quiet)
     print(f"{name}, {rows:,} rows ({loads.bad_records(rows):,} bad), 8 columns")
-    print(f"  best of {attempts} attempts, taken in turn [each attempt's seconds]")
+    if attempts > 1:
+        print(f"  best of {attempts} attempts, taken in turn [each attempt's seconds]")
     for what, times in baselines.items():
         print(f"  {what + ', no validation':42s} {times.shown(rows)}")
     print(f"  {'jobmon import, validated, checkpointed':42s} {jobmon.shown(rows)}")
