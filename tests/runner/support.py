@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, update
 
@@ -153,3 +155,32 @@ def totals_by_job(db: Database) -> dict[str, dict[str, Any]]:
             row[0]: {k: v for k, v in row._mapping.items() if k != "revision"}
             for row in session.execute(query)
         }
+
+
+T = TypeVar("T")
+
+
+def at_once(db_url: str, action: Callable[[Database, int], T]) -> list[T]:
+    """Run ``action(db, i)`` in two threads, each with its own Database, released together."""
+    dbs = [Database(db_url), Database(db_url)]
+    barrier = threading.Barrier(2)
+    results: list[Any] = [None, None]
+
+    def go(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = action(dbs[i], i)
+        except Exception as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for db in dbs:
+        db.dispose()
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
+    return results

@@ -6,8 +6,7 @@ import pytest
 
 from runner.core import catalog
 from runner.core.storage.db import Database
-from tests.runner.support import python_job
-from tests.runner.test_claims import at_once
+from tests.runner.support import at_once, python_job
 
 SERVERS = ["postgresql", "mariadb"]
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import select
@@ -21,6 +19,7 @@ from tests.runner.support import (
     RUNNER,
     T0,
     add_jobs,
+    at_once,
     count,
     dump,
     force_status,
@@ -30,33 +29,6 @@ from tests.runner.support import (
 )
 
 SERVERS = ["postgresql", "mariadb"]
-T = TypeVar("T")
-
-
-def at_once(db_url: str, action: Callable[[Database, int], T]) -> list[T]:
-    """Run ``action(db, i)`` in two threads, each with its own Database, released together."""
-    dbs = [Database(db_url), Database(db_url)]
-    barrier = threading.Barrier(2)
-    results: list[Any] = [None, None]
-
-    def go(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = action(dbs[i], i)
-        except Exception as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=go, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for db in dbs:
-        db.dispose()
-    for result in results:
-        if isinstance(result, Exception):
-            raise result
-    return results
 
 
 def _fire(fire: Fire) -> Callable[[Database, int], list[str]]:
