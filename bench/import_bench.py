@@ -135,7 +135,8 @@ def timed_import(cfg: Config, db: Database, idle: bool) -> tuple[float, float, f
     )
     assert loop.stdout is not None and loop.stdin is not None
     loop.stdout.readline()  # started
-    time.sleep(IDLE_SECONDS if idle else 0.3)
+    if idle:
+        time.sleep(IDLE_SECONDS)
     loop.stdin.write("next\n")
     loop.stdin.flush()
     quiet = float(loop.stdout.readline())
@@ -150,7 +151,9 @@ def timed_import(cfg: Config, db: Database, idle: bool) -> tuple[float, float, f
     return seconds, longest, quiet if idle else 0.0
 
 
-def jobmon_import(name: str, url: str, path: Path, rows: int, idle: bool) -> tuple[float, ...]:
+def jobmon_import(
+    name: str, url: str, path: Path, rows: int, idle: bool
+) -> tuple[float, float, float]:
     """One timed jobmon import of the file into a fresh table (see :func:`timed_import`)."""
     db = Database(url)
     try:
@@ -174,16 +177,23 @@ def bench_database(
     best times and the longest transitions (``longest_transition_ms`` during any import,
     ``idle_transition_ms``)."""
     baselines = {what: Times() for what, _ in BASELINES[name]}
-    jobmon, longest, idle = Times(), 0.0, 0.0
+    jobmon, during, quiet = Times(), [0.0], [0.0]  # longest transitions: importing, and not
+
+    def time_baselines(_attempt: int) -> None:
+        for what, measure in BASELINES[name]:
+            baselines[what].seconds.append(measure(url, path, work))
+
+    def time_jobmon(attempt: int) -> None:
+        seconds, importing, idle = jobmon_import(name, url, path, rows, idle=attempt == 0)
+        jobmon.seconds.append(seconds)
+        during.append(importing)
+        quiet.append(idle)
+
     for attempt in range(attempts):
-        for part in ("baselines", "jobmon") if attempt % 2 == 0 else ("jobmon", "baselines"):
-            if part == "baselines":
-                for what, measure in BASELINES[name]:
-                    baselines[what].seconds.append(measure(url, path, work))
-                continue
-            seconds, during, quiet = jobmon_import(name, url, path, rows, idle=attempt == 0)
-            jobmon.seconds.append(seconds)
-            longest, idle = max(longest, during), max(idle, quiet)
+        turn = (time_baselines, time_jobmon) if attempt % 2 == 0 else (time_jobmon, time_baselines)
+        for timed in turn:
+            timed(attempt)
+    longest, idle = max(during), max(quiet)
     print(f"{name}, {rows:,} rows ({loads.bad_records(rows):,} bad), 8 columns")
     if attempts > 1:
         print(f"  best of {attempts} attempts, taken in turn [each attempt's seconds]")
